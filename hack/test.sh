@@ -54,11 +54,17 @@ cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 log "cargo test"
+set +e
 cargo test --workspace --no-fail-fast 2>&1 | tee "$AIBID_TEST_TMP/cargo-test.log"
 status=${PIPESTATUS[0]}
-passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$AIBID_TEST_TMP/cargo-test.log" | awk '{s+=$4} END {print s+0}')
-failed=$(grep -Eo '[0-9]+ failed' "$AIBID_TEST_TMP/cargo-test.log" | awk '{s+=$1} END {print s+0}')
-((status == 0)) || { echo "cargo test failed" >&2; exit "$status"; }
+set -e
+results=$(grep -E '^test result: ' "$AIBID_TEST_TMP/cargo-test.log" || true)
+passed=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$results" | awk '{s+=$1} END {print s+0}')
+failed=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$results" | awk '{s+=$1} END {print s+0}')
+if ((status != 0)); then
+  echo "cargo test failed (exit $status): $passed passed, $failed failed" >&2
+  exit "$status"
+fi
 
 # 5. Checks that are not Rust tests.
 for check in hack/checks/*.sh; do
