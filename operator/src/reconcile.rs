@@ -204,7 +204,8 @@ fn live_hash(live: &DynamicObject) -> Option<&str> {
 /// Apply one child unless its live copy already carries the same content hash. Returns the live object.
 async fn apply(ctx: &Context, ns: &str, child: &mut Child, seen: &mut Observations) -> Result<Option<DynamicObject>> {
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &child.resource);
-    let context = |verb: &str| format!("{verb} {} {}", child.resource.kind, child.name);
+    let (kind, name) = (child.resource.kind.clone(), child.name.clone());
+    let context = move |verb: &str| format!("{verb} {kind} {name}");
     let live = api.get_opt(&child.name).await.map_err(|e| Error::kube(context("get"), e))?;
     if let Some(live) = &live {
         if child.kind() == "StatefulSet" {

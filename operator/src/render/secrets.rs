@@ -16,7 +16,7 @@ const KEYS: [&str; 5] = ["jwt-secret", "encryption-key", "admin-password", "post
 
 /// Fresh random credentials (48 alphanumeric characters: URL-safe, so they embed in connection URLs unescaped).
 pub fn generate_credentials() -> Credentials {
-    let mut random = || Alphanumeric.sample_string(&mut rand::rng(), 48);
+    let random = || Alphanumeric.sample_string(&mut rand::rng(), 48);
     Credentials {
         jwt_secret: random(),
         encryption_key: random(),
