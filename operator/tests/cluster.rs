@@ -147,9 +147,10 @@ async fn an_operator_killed_midway_resumes_without_regenerating_secrets() {
     let first = start_operator(&client, &ns).await;
     create(&client, &sample("bids", &ns)).await;
     let secret = wait_exists(&client, &ns, "v1", "Secret", "bids-generated").await;
+    // Killed right after its first write, before the rest of the children were applied.
     drop(first);
-    complete_migration(&client, &ns).await;
     let _second = start_operator(&client, &ns).await;
+    complete_migration(&client, &ns).await;
     mark_all_ready(&client, &ns, "bids").await;
     wait_condition(&client, &ns, "bids", "Ready", "True", "AllComponentsReady").await;
     let again = wait_exists(&client, &ns, "v1", "Secret", "bids-generated").await;

@@ -30,15 +30,25 @@ pub async fn client() -> Client {
     Client::try_from(config).unwrap_or_else(|e| panic!("client: {e}"))
 }
 
-/// Install the CRD (idempotent, server-side apply) and wait until it is established.
+/// Install the CRD (create, or replace when present) and wait until it is established. Not server-side apply:
+/// 1.20 rejects the `x-kubernetes-validations` fields under SSA, while create/replace drop them silently.
 pub async fn install_crd(client: &Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let mut crd = BiddingDeployment::crd();
-    crd.metadata.managed_fields = None;
+    let crd = BiddingDeployment::crd();
     let name = crd.name_any();
-    crds.patch(&name, &PatchParams::apply("aibid-tests").force(), &Patch::Apply(&crd))
-        .await
-        .unwrap_or_else(|e| panic!("installing CRD: {e}"));
+    match crds.create(&PostParams::default(), &crd).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            let mut replacement = crd.clone();
+            let current = crds.get(&name).await.unwrap_or_else(|e| panic!("reading CRD: {e}"));
+            replacement.metadata.resource_version = current.resource_version();
+            // Parallel tests install it at once: a conflict means another one just did.
+            if let Err(e) = crds.replace(&name, &PostParams::default(), &replacement).await {
+                assert!(matches!(&e, kube::Error::Api(s) if s.code == 409), "replacing CRD: {e}");
+            }
+        }
+        Err(e) => panic!("installing CRD: {e}"),
+    }
     wait_for("CRD established", Duration::from_secs(30), || {
         let crds = crds.clone();
         let name = name.clone();
