@@ -22,10 +22,15 @@ fn median_per_iteration(rounds: usize, iterations: u32, mut work: impl FnMut()) 
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).unwrap_or_else(|| "manifests/samples/production.yaml".into());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "manifests/samples/production.yaml".into());
     let mut bd: BiddingDeployment = serde_yaml::from_str(&std::fs::read_to_string(&path)?)?;
     bd.metadata.uid = Some("00000000-0000-4000-8000-000000000000".into());
-    let observed = Observed { credentials: Credentials::placeholders(), migrated_version: Some(bd.spec.version.clone()) };
+    let observed = Observed {
+        credentials: Credentials::placeholders(),
+        migrated_version: Some(bd.spec.version.clone()),
+    };
     let children = render::render_all(&bd, &observed).len();
 
     let baseline = median_per_iteration(5, 2000, || {
@@ -36,8 +41,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         black_box(render::render_all(black_box(&bd), &observed));
     });
     println!("sample: {path} ({children} children)");
-    println!("baseline serde JSON round-trip of the CR: {:.1} µs", baseline.as_secs_f64() * 1e6);
-    println!("render every child:                       {:.1} µs (target < 1000 µs)", render.as_secs_f64() * 1e6);
-    println!("ratio render / baseline: {:.1}x", render.as_secs_f64() / baseline.as_secs_f64());
+    println!(
+        "baseline serde JSON round-trip of the CR: {:.1} µs",
+        baseline.as_secs_f64() * 1e6
+    );
+    println!(
+        "render every child:                       {:.1} µs (target < 1000 µs)",
+        render.as_secs_f64() * 1e6
+    );
+    println!(
+        "ratio render / baseline: {:.1}x",
+        render.as_secs_f64() / baseline.as_secs_f64()
+    );
     Ok(())
 }

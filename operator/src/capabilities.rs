@@ -25,12 +25,21 @@ pub struct Capabilities {
 impl Capabilities {
     /// A server that serves everything (used by `render` and unit tests).
     pub fn everything() -> Self {
-        let served = OPTIONAL_KINDS.iter().map(|(v, k)| (v.to_string(), k.to_string())).collect();
-        Self { served, minor: u32::MAX }
+        let served = OPTIONAL_KINDS
+            .iter()
+            .map(|(v, k)| (v.to_string(), k.to_string()))
+            .collect();
+        Self {
+            served,
+            minor: u32::MAX,
+        }
     }
 
     pub fn from_parts(served: impl IntoIterator<Item = (String, String)>, minor: u32) -> Self {
-        Self { served: served.into_iter().collect(), minor }
+        Self {
+            served: served.into_iter().collect(),
+            minor,
+        }
     }
 
     pub async fn discover(client: &Client) -> Result<Self, kube::Error> {
@@ -53,8 +62,13 @@ impl Capabilities {
 
     /// Whether an object of this apiVersion/kind can be applied; core kinds are always served.
     pub fn serves(&self, api_version: &str, kind: &str) -> bool {
-        let optional = OPTIONAL_KINDS.iter().any(|(v, k)| *v == api_version && *k == kind);
-        !optional || self.served.contains(&(api_version.to_string(), kind.to_string()))
+        let optional = OPTIONAL_KINDS
+            .iter()
+            .any(|(v, k)| *v == api_version && *k == kind);
+        !optional
+            || self
+                .served
+                .contains(&(api_version.to_string(), kind.to_string()))
     }
 
     /// StatefulSet `persistentVolumeClaimRetentionPolicy` (beta since 1.27; older servers reject it under SSA).

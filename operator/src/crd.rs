@@ -15,6 +15,8 @@ pub const QUANTITY_PATTERN: &str = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|
 pub const NAME_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 
 /// One aibid installation: API, workers, scheduler, task monitor, PostgreSQL, Redis, shared storage and ingress.
+// Several `printcolumn(...)` entries repeat `type_ = "string"`, which clippy mistakes for a duplicated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "aibid.dev",
@@ -26,13 +28,28 @@ pub const NAME_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
     doc = "An aibid installation: API, workers, scheduler, task monitor, PostgreSQL, Redis, storage and ingress",
     status = "BiddingDeploymentStatus",
     derive = "PartialEq",
-    scale(spec_replicas_path = ".spec.api.replicas", status_replicas_path = ".status.api.replicas"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Reason", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].reason"),
+    scale(
+        spec_replicas_path = ".spec.api.replicas",
+        status_replicas_path = ".status.api.replicas"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+    ),
     printcolumn(name = "API", type_ = "string", json_path = ".status.apiReady"),
     printcolumn(name = "Workers", type_ = "string", json_path = ".status.workersReady"),
     printcolumn(name = "Version", type_ = "string", json_path = ".status.version"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct BiddingDeploymentSpec {
@@ -95,7 +112,10 @@ pub struct Resources {
 
 impl Resources {
     fn new(cpu: &str, memory: &str) -> Self {
-        Self { cpu: cpu.into(), memory: memory.into() }
+        Self {
+            cpu: cpu.into(),
+            memory: memory.into(),
+        }
     }
 }
 
@@ -128,7 +148,11 @@ pub struct ApiSpec {
 
 impl Default for ApiSpec {
     fn default() -> Self {
-        Self { replicas: 3, resources: api_resources(), autoscaling: None }
+        Self {
+            replicas: 3,
+            resources: api_resources(),
+            autoscaling: None,
+        }
     }
 }
 
@@ -150,7 +174,12 @@ pub struct WorkerSpec {
 
 impl Default for WorkerSpec {
     fn default() -> Self {
-        Self { replicas: 3, concurrency: 4, resources: worker_resources(), autoscaling: None }
+        Self {
+            replicas: 3,
+            concurrency: 4,
+            resources: worker_resources(),
+            autoscaling: None,
+        }
     }
 }
 
@@ -164,7 +193,9 @@ pub struct SchedulerSpec {
 
 impl Default for SchedulerSpec {
     fn default() -> Self {
-        Self { resources: small_resources() }
+        Self {
+            resources: small_resources(),
+        }
     }
 }
 
@@ -180,7 +211,10 @@ pub struct MonitorSpec {
 
 impl Default for MonitorSpec {
     fn default() -> Self {
-        Self { enabled: true, resources: small_resources() }
+        Self {
+            enabled: true,
+            resources: small_resources(),
+        }
     }
 }
 
@@ -188,7 +222,9 @@ impl Default for MonitorSpec {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretKeyRef {
-    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"))]
+    #[schemars(regex(
+        pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+    ))]
     pub name: String,
     #[schemars(regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
     pub key: String,
@@ -211,7 +247,11 @@ pub struct VolumeSpec {
 
 impl VolumeSpec {
     fn sized(size: &str) -> Self {
-        Self { size: size.into(), storage_class_name: None, retain_on_delete: true }
+        Self {
+            size: size.into(),
+            storage_class_name: None,
+            retain_on_delete: true,
+        }
     }
 }
 
@@ -233,7 +273,11 @@ pub struct DatabaseSpec {
 
 impl Default for DatabaseSpec {
     fn default() -> Self {
-        Self { managed: Some(ManagedDatabase::default()), external: None, pool_size: default_pool_size() }
+        Self {
+            managed: Some(ManagedDatabase::default()),
+            external: None,
+            pool_size: default_pool_size(),
+        }
     }
 }
 
@@ -333,7 +377,10 @@ pub struct RedisSpec {
 
 impl Default for RedisSpec {
     fn default() -> Self {
-        Self { managed: Some(ManagedRedis::default()), external: None }
+        Self {
+            managed: Some(ManagedRedis::default()),
+            external: None,
+        }
     }
 }
 
@@ -514,7 +561,9 @@ impl Default for SecuritySpec {
 pub struct IngressSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class_name: Option<String>,
-    #[schemars(regex(pattern = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"))]
+    #[schemars(regex(
+        pattern = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+    ))]
     pub host: String,
     /// Secret of type kubernetes.io/tls for `host`; absent: plain HTTP (not for production).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -538,7 +587,10 @@ pub struct LoggingSpec {
 
 impl Default for LoggingSpec {
     fn default() -> Self {
-        Self { level: default_log_level(), format: default_log_format() }
+        Self {
+            level: default_log_level(),
+            format: default_log_format(),
+        }
     }
 }
 
@@ -652,6 +704,7 @@ pub struct Endpoints {
 }
 
 /// Restore of a BiddingDeployment from a backup. The controller for it is the operations work (issue 5).
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
     group = "aibid.dev",
@@ -661,9 +714,17 @@ pub struct Endpoints {
     category = "aibid",
     status = "BiddingRestoreStatus",
     derive = "PartialEq",
-    printcolumn(name = "Deployment", type_ = "string", json_path = ".spec.deploymentRef"),
+    printcolumn(
+        name = "Deployment",
+        type_ = "string",
+        json_path = ".spec.deploymentRef"
+    ),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct BiddingRestoreSpec {
@@ -846,13 +907,26 @@ mod tests {
     #[test]
     fn a_minimal_spec_gets_the_guides_production_sizing() {
         let spec = minimal().spec;
-        assert_eq!((spec.api.replicas, spec.api.resources.cpu.as_str(), spec.api.resources.memory.as_str()), (3, "1", "2Gi"));
+        assert_eq!(
+            (
+                spec.api.replicas,
+                spec.api.resources.cpu.as_str(),
+                spec.api.resources.memory.as_str()
+            ),
+            (3, "1", "2Gi")
+        );
         assert_eq!((spec.worker.replicas, spec.worker.concurrency), (3, 4));
         assert_eq!(spec.worker.resources, Resources::new("2", "4Gi"));
-        let db = spec.database.managed().unwrap_or_else(|| panic!("managed database is the default"));
+        let db = spec
+            .database
+            .managed()
+            .unwrap_or_else(|| panic!("managed database is the default"));
         assert_eq!(db.resources, Resources::new("2", "4Gi"));
         assert_eq!(db.parameters.max_connections, 200);
-        let redis = spec.redis.managed().unwrap_or_else(|| panic!("managed redis is the default"));
+        let redis = spec
+            .redis
+            .managed()
+            .unwrap_or_else(|| panic!("managed redis is the default"));
         assert_eq!(redis.resources, Resources::new("1", "2Gi"));
         assert_eq!(redis.maxmemory_policy, MaxmemoryPolicy::AllkeysLru);
     }
@@ -860,8 +934,12 @@ mod tests {
     #[test]
     fn an_external_database_replaces_the_managed_one() {
         let mut spec = minimal().spec;
-        spec.database.external =
-            Some(ExternalService { url_secret_ref: SecretKeyRef { name: "db".into(), key: "url".into() } });
+        spec.database.external = Some(ExternalService {
+            url_secret_ref: SecretKeyRef {
+                name: "db".into(),
+                key: "url".into(),
+            },
+        });
         assert!(spec.database.managed().is_none());
     }
 

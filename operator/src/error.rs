@@ -22,7 +22,10 @@ pub enum Error {
 
 impl Error {
     pub fn kube(context: impl Into<String>, source: kube::Error) -> Self {
-        Self::Kube { context: context.into(), source: Box::new(source) }
+        Self::Kube {
+            context: context.into(),
+            source: Box::new(source),
+        }
     }
 
     pub fn metric_label(&self) -> &'static str {
@@ -44,7 +47,9 @@ mod tests {
 
     #[test]
     fn metric_labels_never_carry_the_message() {
-        let error = Error::InvalidSpec("database.managed and database.external both set for tenant 42".into());
+        let error = Error::InvalidSpec(
+            "database.managed and database.external both set for tenant 42".into(),
+        );
         assert_eq!(error.metric_label(), "InvalidSpec");
     }
 }

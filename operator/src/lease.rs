@@ -19,8 +19,19 @@ pub struct LeaseLock {
 }
 
 impl LeaseLock {
-    pub fn new(client: Client, namespace: &str, name: &str, identity: &str, duration: Duration) -> Self {
-        Self { api: Api::namespaced(client, namespace), name: name.into(), identity: identity.into(), duration }
+    pub fn new(
+        client: Client,
+        namespace: &str,
+        name: &str,
+        identity: &str,
+        duration: Duration,
+    ) -> Self {
+        Self {
+            api: Api::namespaced(client, namespace),
+            name: name.into(),
+            identity: identity.into(),
+            duration,
+        }
     }
 
     fn spec(&self, now: Timestamp, acquired: Option<MicroTime>, transitions: i32) -> LeaseSpec {
@@ -40,7 +51,10 @@ impl LeaseLock {
         let now = Timestamp::now();
         let Some(current) = self.api.get_opt(&self.name).await? else {
             let lease = Lease {
-                metadata: ObjectMeta { name: Some(self.name.clone()), ..Default::default() },
+                metadata: ObjectMeta {
+                    name: Some(self.name.clone()),
+                    ..Default::default()
+                },
                 spec: Some(self.spec(now, None, 0)),
             };
             return match self.api.create(&PostParams::default(), &lease).await {
@@ -52,18 +66,28 @@ impl LeaseLock {
         let spec = current.spec.clone().unwrap_or_default();
         let ours = spec.holder_identity.as_deref() == Some(self.identity.as_str());
         let expired = match (&spec.renew_time, spec.lease_duration_seconds) {
-            (Some(renewed), Some(seconds)) => renewed.0 + SignedDuration::from_secs(i64::from(seconds)) < now,
+            (Some(renewed), Some(seconds)) => {
+                renewed.0 + SignedDuration::from_secs(i64::from(seconds)) < now
+            }
             _ => true,
         };
         if !ours && !expired {
             return Ok(false);
         }
         let transitions = spec.lease_transitions.unwrap_or(0) + i32::from(!ours);
-        let acquired = if ours { spec.acquire_time.clone() } else { None };
+        let acquired = if ours {
+            spec.acquire_time.clone()
+        } else {
+            None
+        };
         let mut next = current.clone();
         next.spec = Some(self.spec(now, acquired, transitions));
         // `replace` sends our resourceVersion: a concurrent writer makes this a 409 instead of a double leader.
-        match self.api.replace(&self.name, &PostParams::default(), &next).await {
+        match self
+            .api
+            .replace(&self.name, &PostParams::default(), &next)
+            .await
+        {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
             Err(e) => Err(e),
@@ -96,5 +120,7 @@ impl LeaseLock {
 }
 
 fn lost(message: &str) -> kube::Error {
-    kube::Error::Api(Box::new(kube::core::Status::failure(message, "LeaseLost").with_code(409)))
+    kube::Error::Api(Box::new(
+        kube::core::Status::failure(message, "LeaseLost").with_code(409),
+    ))
 }

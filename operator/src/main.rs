@@ -11,7 +11,11 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "aibid-operator", version, about = "Runs BiddingDeployments as the aibid production stack")]
+#[command(
+    name = "aibid-operator",
+    version,
+    about = "Runs BiddingDeployments as the aibid production stack"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,21 +56,47 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Crdgen => print!("{}", aibid_operator::crd::crd_yaml()?),
         Command::Render { file } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let bd: BiddingDeployment =
-                serde_yaml::from_str(&text).with_context(|| format!("{} is not a BiddingDeployment", file.display()))?;
-            let observed = Observed { credentials: Credentials::placeholders(), migrated_version: Some(bd.spec.version.clone()) };
-            print!("{}", render::to_yaml_stream(&render::render_all(&bd, &observed))?);
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let bd: BiddingDeployment = serde_yaml::from_str(&text)
+                .with_context(|| format!("{} is not a BiddingDeployment", file.display()))?;
+            let observed = Observed {
+                credentials: Credentials::placeholders(),
+                migrated_version: Some(bd.spec.version.clone()),
+            };
+            print!(
+                "{}",
+                render::to_yaml_stream(&render::render_all(&bd, &observed))?
+            );
         }
-        Command::Run { namespace, http_addr, lease_namespace, lease_name, identity, lease_seconds } => {
+        Command::Run {
+            namespace,
+            http_addr,
+            lease_namespace,
+            lease_name,
+            identity,
+            lease_seconds,
+        } => {
             tracing_subscriber::fmt()
                 .json()
-                .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,kube=warn".into()))
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info,kube=warn".into()),
+                )
                 .init();
-            let client = kube::Client::try_default().await.context("connecting to the Kubernetes API")?;
+            let client = kube::Client::try_default()
+                .await
+                .context("connecting to the Kubernetes API")?;
             let metrics = Metrics::shared();
-            let identity = identity.unwrap_or_else(|| format!("aibid-operator-{}", std::process::id()));
-            let config = run::RunConfig { namespace, identity, lease_namespace, lease_name, lease_duration: Duration::from_secs(lease_seconds) };
+            let identity =
+                identity.unwrap_or_else(|| format!("aibid-operator-{}", std::process::id()));
+            let config = run::RunConfig {
+                namespace,
+                identity,
+                lease_namespace,
+                lease_name,
+                lease_duration: Duration::from_secs(lease_seconds),
+            };
             let http = tokio::spawn(run::serve_http(http_addr, metrics.clone()));
             tokio::select! {
                 result = run::run(client, config, metrics) => result?,

@@ -45,12 +45,40 @@ impl Default for Metrics {
         let duration = Histogram::new(exponential_buckets(0.005, 2.0, 12));
         let writes = Family::<KindLabels, Counter>::default();
         let leader = Gauge::default();
-        registry.register("reconciliations", "Reconciliations by outcome", reconciliations.clone());
-        registry.register("reconcile_errors", "Reconcile errors by error kind", errors.clone());
-        registry.register("reconcile_duration_seconds", "Time one reconciliation took", duration.clone());
-        registry.register("api_writes", "Writes to the API server by object kind", writes.clone());
-        registry.register("leader", "1 while this replica holds the leader Lease", leader.clone());
-        Self { reconciliations, errors, duration, writes, leader, write_count: AtomicU64::new(0), registry }
+        registry.register(
+            "reconciliations",
+            "Reconciliations by outcome",
+            reconciliations.clone(),
+        );
+        registry.register(
+            "reconcile_errors",
+            "Reconcile errors by error kind",
+            errors.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Time one reconciliation took",
+            duration.clone(),
+        );
+        registry.register(
+            "api_writes",
+            "Writes to the API server by object kind",
+            writes.clone(),
+        );
+        registry.register(
+            "leader",
+            "1 while this replica holds the leader Lease",
+            leader.clone(),
+        );
+        Self {
+            reconciliations,
+            errors,
+            duration,
+            writes,
+            leader,
+            write_count: AtomicU64::new(0),
+            registry,
+        }
     }
 }
 
@@ -60,7 +88,11 @@ impl Metrics {
     }
 
     pub fn record_write(&self, kind: &str) {
-        self.writes.get_or_create(&KindLabels { kind: kind.to_string() }).inc();
+        self.writes
+            .get_or_create(&KindLabels {
+                kind: kind.to_string(),
+            })
+            .inc();
         self.write_count.fetch_add(1, Ordering::SeqCst);
     }
 

@@ -3,7 +3,9 @@
 
 /// Bytes (or base units) of a quantity; `None` when it is not a quantity.
 pub fn to_units(quantity: &str) -> Option<f64> {
-    let split = quantity.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(quantity.len());
+    let split = quantity
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(quantity.len());
     let (number, suffix) = quantity.split_at(split);
     let number: f64 = number.parse().ok()?;
     let factor = match suffix {

@@ -23,7 +23,9 @@ use crate::crd::{BiddingDeployment, BiddingDeploymentStatus};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::quantity;
-use crate::render::{self, migration, secrets, Child, Component, Observed, APPLIED_HASH_ANNOTATION};
+use crate::render::{
+    self, migration, secrets, Child, Component, Observed, APPLIED_HASH_ANNOTATION,
+};
 use crate::status::{self, Migration, Observations, Workload};
 
 /// The one field manager all applies use.
@@ -44,8 +46,16 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(client: Client, metrics: Arc<Metrics>, capabilities: Capabilities, identity: &str) -> Self {
-        let reporter = Reporter { controller: FIELD_MANAGER.into(), instance: Some(identity.into()) };
+    pub fn new(
+        client: Client,
+        metrics: Arc<Metrics>,
+        capabilities: Capabilities,
+        identity: &str,
+    ) -> Self {
+        let reporter = Reporter {
+            controller: FIELD_MANAGER.into(),
+            instance: Some(identity.into()),
+        };
         Self {
             recorder: Recorder::new(client.clone(), reporter),
             client,
@@ -57,7 +67,9 @@ impl Context {
 
     fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectRef<BiddingDeployment>, u32>> {
         // A poisoned lock only means another reconcile panicked; the counts are still usable.
-        self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Delay before retrying `bd` after its n-th consecutive failure: 2 s, 4 s, 8 s ... capped at 5 min.
@@ -65,7 +77,9 @@ impl Context {
         let mut failures = self.failures();
         let count = failures.entry(ObjectRef::from(bd)).or_insert(0);
         *count = count.saturating_add(1);
-        BACKOFF_BASE.saturating_mul(2u32.saturating_pow(count.saturating_sub(1).min(16))).min(BACKOFF_MAX)
+        BACKOFF_BASE
+            .saturating_mul(2u32.saturating_pow(count.saturating_sub(1).min(16)))
+            .min(BACKOFF_MAX)
     }
 
     fn succeeded(&self, bd: &BiddingDeployment) {
@@ -77,9 +91,14 @@ impl Context {
 pub async fn reconcile(bd: Arc<BiddingDeployment>, ctx: Arc<Context>) -> Result<Action> {
     let started = std::time::Instant::now();
     let result = reconcile_inner(&bd, &ctx).await;
-    ctx.metrics.duration.observe(started.elapsed().as_secs_f64());
+    ctx.metrics
+        .duration
+        .observe(started.elapsed().as_secs_f64());
     let outcome = if result.is_ok() { "success" } else { "error" };
-    ctx.metrics.reconciliations.get_or_create(&crate::metrics::OutcomeLabels { outcome }).inc();
+    ctx.metrics
+        .reconciliations
+        .get_or_create(&crate::metrics::OutcomeLabels { outcome })
+        .inc();
     if result.is_ok() {
         ctx.succeeded(&bd);
     }
@@ -87,7 +106,12 @@ pub async fn reconcile(bd: Arc<BiddingDeployment>, ctx: Arc<Context>) -> Result<
 }
 
 pub fn error_policy(bd: Arc<BiddingDeployment>, error: &Error, ctx: Arc<Context>) -> Action {
-    ctx.metrics.errors.get_or_create(&crate::metrics::ErrorLabels { error: error.metric_label() }).inc();
+    ctx.metrics
+        .errors
+        .get_or_create(&crate::metrics::ErrorLabels {
+            error: error.metric_label(),
+        })
+        .inc();
     let delay = ctx.backoff(&bd);
     warn!(name = %bd.name_any(), namespace = ?bd.namespace(), error = %error, retry_in_s = delay.as_secs(), "reconcile failed");
     Action::requeue(delay)
@@ -98,13 +122,20 @@ async fn reconcile_inner(bd: &BiddingDeployment, ctx: &Context) -> Result<Action
     if bd.meta().deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    let ns = bd.namespace().ok_or_else(|| Error::MissingNamespace(bd.name_any()))?;
+    let ns = bd
+        .namespace()
+        .ok_or_else(|| Error::MissingNamespace(bd.name_any()))?;
     if bd.spec.database.managed.is_some() && bd.spec.database.external.is_some() {
-        return Err(Error::InvalidSpec("set database.managed or database.external, not both".into()));
+        return Err(Error::InvalidSpec(
+            "set database.managed or database.external, not both".into(),
+        ));
     }
     let credentials = credentials(bd, ctx, &ns).await?;
     let (migrated_version, migration) = migration_state(bd, ctx, &ns).await?;
-    let observed = Observed { credentials, migrated_version: migrated_version.clone() };
+    let observed = Observed {
+        credentials,
+        migrated_version: migrated_version.clone(),
+    };
 
     let mut seen = Observations {
         migrated_version,
@@ -135,49 +166,82 @@ async fn reconcile_inner(bd: &BiddingDeployment, ctx: &Context) -> Result<Action
 }
 
 /// Read the generated Secret, or create it (once) with fresh values when absent. Never updated afterwards.
-async fn credentials(bd: &BiddingDeployment, ctx: &Context, ns: &str) -> Result<render::Credentials> {
+async fn credentials(
+    bd: &BiddingDeployment,
+    ctx: &Context,
+    ns: &str,
+) -> Result<render::Credentials> {
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
     let name = render::generated_secret_name(bd);
-    let existing = api.get_opt(&name).await.map_err(|e| Error::kube(format!("get Secret {name}"), e))?;
+    let existing = api
+        .get_opt(&name)
+        .await
+        .map_err(|e| Error::kube(format!("get Secret {name}"), e))?;
     let secret = match existing {
         Some(secret) => secret,
         None => {
             let fresh = secrets::generated_secret(bd, &secrets::generate_credentials());
-            match api.create(&PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }, &fresh).await {
+            match api
+                .create(
+                    &PostParams {
+                        field_manager: Some(FIELD_MANAGER.into()),
+                        ..Default::default()
+                    },
+                    &fresh,
+                )
+                .await
+            {
                 Ok(created) => {
                     ctx.metrics.record_write("Secret");
                     info!(secret = %name, "generated credentials");
                     created
                 }
                 // Someone (a previous leader) created it meanwhile: use theirs.
-                Err(kube::Error::Api(status)) if status.code == 409 => {
-                    api.get(&name).await.map_err(|e| Error::kube(format!("get Secret {name}"), e))?
-                }
+                Err(kube::Error::Api(status)) if status.code == 409 => api
+                    .get(&name)
+                    .await
+                    .map_err(|e| Error::kube(format!("get Secret {name}"), e))?,
                 Err(e) => return Err(Error::kube(format!("create Secret {name}"), e)),
             }
         }
     };
-    secrets::read_credentials(&secret).map_err(|problem| Error::GeneratedSecretDamaged { name, problem })
+    secrets::read_credentials(&secret)
+        .map_err(|problem| Error::GeneratedSecretDamaged { name, problem })
 }
 
 /// The version the app pods may run, and where the migration to `spec.version` stands.
-async fn migration_state(bd: &BiddingDeployment, ctx: &Context, ns: &str) -> Result<(Option<String>, Migration)> {
+async fn migration_state(
+    bd: &BiddingDeployment,
+    ctx: &Context,
+    ns: &str,
+) -> Result<(Option<String>, Migration)> {
     let migrated = bd.status.as_ref().and_then(|s| s.version.clone());
     if migrated.as_deref() == Some(bd.spec.version.as_str()) {
         return Ok((migrated, Migration::Done));
     }
     let name = migration::job_name(bd, &bd.spec.version);
     let api: Api<Job> = Api::namespaced(ctx.client.clone(), ns);
-    let job = api.get_opt(&name).await.map_err(|e| Error::kube(format!("get Job {name}"), e))?;
+    let job = api
+        .get_opt(&name)
+        .await
+        .map_err(|e| Error::kube(format!("get Job {name}"), e))?;
     let status = job.and_then(|job| job.status).unwrap_or_default();
     let condition = |kind: &str| {
-        status.conditions.iter().flatten().find(|c| c.type_ == kind && c.status == "True").cloned()
+        status
+            .conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == kind && c.status == "True")
+            .cloned()
     };
     if status.succeeded.unwrap_or(0) > 0 || condition("Complete").is_some() {
         return Ok((Some(bd.spec.version.clone()), Migration::Done));
     }
     if let Some(failed) = condition("Failed") {
-        let message = failed.message.or(failed.reason).unwrap_or_else(|| "no message".into());
+        let message = failed
+            .message
+            .or(failed.reason)
+            .unwrap_or_else(|| "no message".into());
         return Ok((migrated, Migration::Failed { job: name, message }));
     }
     Ok((migrated, Migration::Running { job: name }))
@@ -185,7 +249,10 @@ async fn migration_state(bd: &BiddingDeployment, ctx: &Context, ns: &str) -> Res
 
 /// Servers before 1.27 reject the field under server-side apply; without it volumes are retained (the default).
 fn strip_retention_policy(child: &mut Child, seen: &mut Observations) {
-    let deletes = child.object.pointer("/spec/persistentVolumeClaimRetentionPolicy/whenDeleted") == Some(&json!("Delete"));
+    let deletes = child
+        .object
+        .pointer("/spec/persistentVolumeClaimRetentionPolicy/whenDeleted")
+        == Some(&json!("Delete"));
     if let Some(spec) = child.object.get_mut("spec").and_then(Value::as_object_mut) {
         spec.remove("persistentVolumeClaimRetentionPolicy");
     }
@@ -198,15 +265,27 @@ fn strip_retention_policy(child: &mut Child, seen: &mut Observations) {
 }
 
 fn live_hash(live: &DynamicObject) -> Option<&str> {
-    live.metadata.annotations.as_ref()?.get(APPLIED_HASH_ANNOTATION).map(String::as_str)
+    live.metadata
+        .annotations
+        .as_ref()?
+        .get(APPLIED_HASH_ANNOTATION)
+        .map(String::as_str)
 }
 
 /// Apply one child unless its live copy already carries the same content hash. Returns the live object.
-async fn apply(ctx: &Context, ns: &str, child: &mut Child, seen: &mut Observations) -> Result<Option<DynamicObject>> {
+async fn apply(
+    ctx: &Context,
+    ns: &str,
+    child: &mut Child,
+    seen: &mut Observations,
+) -> Result<Option<DynamicObject>> {
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &child.resource);
     let (kind, name) = (child.resource.kind.clone(), child.name.clone());
     let context = move |verb: &str| format!("{verb} {kind} {name}");
-    let live = api.get_opt(&child.name).await.map_err(|e| Error::kube(context("get"), e))?;
+    let live = api
+        .get_opt(&child.name)
+        .await
+        .map_err(|e| Error::kube(context("get"), e))?;
     if let Some(live) = &live {
         if child.kind() == "StatefulSet" {
             keep_immutable_claims(ctx, ns, child, live, seen).await?;
@@ -219,14 +298,22 @@ async fn apply(ctx: &Context, ns: &str, child: &mut Child, seen: &mut Observatio
         }
     }
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    match api.patch(&child.name, &params, &Patch::Apply(&child.object)).await {
+    match api
+        .patch(&child.name, &params, &Patch::Apply(&child.object))
+        .await
+    {
         Ok(applied) => {
             ctx.metrics.record_write(child.kind());
             Ok(Some(applied))
         }
         // A PVC whose class cannot expand: say so in a condition instead of failing the whole reconcile.
-        Err(kube::Error::Api(status)) if child.kind() == "PersistentVolumeClaim" && status.code == 422 => {
-            seen.problems.push(("StorageResizeUnsupported".into(), format!("PVC {}: {}", child.name, status.message)));
+        Err(kube::Error::Api(status))
+            if child.kind() == "PersistentVolumeClaim" && status.code == 422 =>
+        {
+            seen.problems.push((
+                "StorageResizeUnsupported".into(),
+                format!("PVC {}: {}", child.name, status.message),
+            ));
             Ok(live)
         }
         Err(e) => Err(Error::kube(context("apply"), e)),
@@ -234,21 +321,32 @@ async fn apply(ctx: &Context, ns: &str, child: &mut Child, seen: &mut Observatio
 }
 
 fn storage_of(object: &Value) -> Option<String> {
-    object.pointer("/spec/resources/requests/storage").and_then(Value::as_str).map(str::to_string)
+    object
+        .pointer("/spec/resources/requests/storage")
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// Shrinking a PVC is impossible; refuse before the API server does, with a condition.
 fn refuses_shrink(child: &Child, live: &DynamicObject, seen: &mut Observations) -> bool {
     let desired = storage_of(&child.object);
     let current = storage_of(&live.data);
-    let smaller = match (desired.as_deref().and_then(quantity::to_units), current.as_deref().and_then(quantity::to_units)) {
+    let smaller = match (
+        desired.as_deref().and_then(quantity::to_units),
+        current.as_deref().and_then(quantity::to_units),
+    ) {
         (Some(want), Some(have)) => want < have,
         _ => false,
     };
     if smaller {
         seen.problems.push((
             "StorageShrinkRefused".into(),
-            format!("PVC {} is {} and cannot shrink to {}", child.name, current.unwrap_or_default(), desired.unwrap_or_default()),
+            format!(
+                "PVC {} is {} and cannot shrink to {}",
+                child.name,
+                current.unwrap_or_default(),
+                desired.unwrap_or_default()
+            ),
         ));
     }
     smaller
@@ -256,26 +354,64 @@ fn refuses_shrink(child: &Child, live: &DynamicObject, seen: &mut Observations) 
 
 /// volumeClaimTemplates cannot change on a live StatefulSet: keep the live ones in the applied object and resize
 /// the existing PVCs directly when their StorageClass allows expansion; otherwise report why not.
-async fn keep_immutable_claims(ctx: &Context, ns: &str, child: &mut Child, live: &DynamicObject, seen: &mut Observations) -> Result<()> {
-    let Some(live_templates) = live.data.pointer("/spec/volumeClaimTemplates").cloned() else { return Ok(()) };
-    let desired_templates = child.object.pointer("/spec/volumeClaimTemplates").cloned().unwrap_or(Value::Null);
+async fn keep_immutable_claims(
+    ctx: &Context,
+    ns: &str,
+    child: &mut Child,
+    live: &DynamicObject,
+    seen: &mut Observations,
+) -> Result<()> {
+    let Some(live_templates) = live.data.pointer("/spec/volumeClaimTemplates").cloned() else {
+        return Ok(());
+    };
+    let desired_templates = child
+        .object
+        .pointer("/spec/volumeClaimTemplates")
+        .cloned()
+        .unwrap_or(Value::Null);
     if same_claims(&desired_templates, &live_templates) {
         return Ok(());
     }
     if let Some(spec) = child.object.get_mut("spec").and_then(Value::as_object_mut) {
         spec.insert("volumeClaimTemplates".into(), live_templates.clone());
     }
-    let replicas = live.data.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
-    for (desired, current) in desired_templates.as_array().into_iter().flatten().zip(live_templates.as_array().into_iter().flatten()) {
-        let claim = desired.pointer("/metadata/name").and_then(Value::as_str).unwrap_or(render::postgres::DATA_CLAIM);
+    let replicas = live
+        .data
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    for (desired, current) in desired_templates
+        .as_array()
+        .into_iter()
+        .flatten()
+        .zip(live_templates.as_array().into_iter().flatten())
+    {
+        let claim = desired
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or(render::postgres::DATA_CLAIM);
         if desired.pointer("/spec/storageClassName") != current.pointer("/spec/storageClassName") {
-            seen.problems.push(("StorageClassImmutable".into(), format!("StatefulSet {}: storageClassName of {claim} cannot change", child.name)));
+            seen.problems.push((
+                "StorageClassImmutable".into(),
+                format!(
+                    "StatefulSet {}: storageClassName of {claim} cannot change",
+                    child.name
+                ),
+            ));
             continue;
         }
-        let (Some(want), Some(have)) = (storage_of(desired), storage_of(current)) else { continue };
+        let (Some(want), Some(have)) = (storage_of(desired), storage_of(current)) else {
+            continue;
+        };
         match (quantity::to_units(&want), quantity::to_units(&have)) {
             (Some(w), Some(h)) if w < h => {
-                seen.problems.push(("StorageShrinkRefused".into(), format!("StatefulSet {}: {claim} is {have}, cannot shrink to {want}", child.name)));
+                seen.problems.push((
+                    "StorageShrinkRefused".into(),
+                    format!(
+                        "StatefulSet {}: {claim} is {have}, cannot shrink to {want}",
+                        child.name
+                    ),
+                ));
             }
             (Some(w), Some(h)) if w > h => {
                 for ordinal in 0..replicas {
@@ -295,21 +431,40 @@ fn same_claims(desired: &Value, live: &Value) -> bool {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|t| (t.pointer("/metadata/name").cloned(), t.pointer("/spec/storageClassName").cloned(), t.pointer("/spec/resources/requests/storage").cloned()))
+            .map(|t| {
+                (
+                    t.pointer("/metadata/name").cloned(),
+                    t.pointer("/spec/storageClassName").cloned(),
+                    t.pointer("/spec/resources/requests/storage").cloned(),
+                )
+            })
             .collect()
     };
     key(desired) == key(live)
 }
 
-async fn resize_claim(ctx: &Context, ns: &str, pvc: &str, size: &str, seen: &mut Observations) -> Result<()> {
+async fn resize_claim(
+    ctx: &Context,
+    ns: &str,
+    pvc: &str,
+    size: &str,
+    seen: &mut Observations,
+) -> Result<()> {
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
-    let Some(claim) = claims.get_opt(pvc).await.map_err(|e| Error::kube(format!("get PVC {pvc}"), e))? else {
+    let Some(claim) = claims
+        .get_opt(pvc)
+        .await
+        .map_err(|e| Error::kube(format!("get PVC {pvc}"), e))?
+    else {
         return Ok(());
     };
     if storage_of(&serde_json::to_value(&claim).unwrap_or_default()).as_deref() == Some(size) {
         return Ok(());
     }
-    let class = claim.spec.as_ref().and_then(|s| s.storage_class_name.clone());
+    let class = claim
+        .spec
+        .as_ref()
+        .and_then(|s| s.storage_class_name.clone());
     let expandable = match &class {
         Some(class) => Api::<StorageClass>::all(ctx.client.clone())
             .get_opt(class)
@@ -338,10 +493,18 @@ async fn resize_claim(ctx: &Context, ns: &str, pvc: &str, size: &str, seen: &mut
 fn workload(live: &DynamicObject) -> Workload {
     let int = |path: &str| live.data.pointer(path).and_then(Value::as_i64).unwrap_or(0) as i32;
     let generation = live.metadata.generation.unwrap_or(0);
-    let observed = live.data.pointer("/status/observedGeneration").and_then(Value::as_i64).unwrap_or(0);
+    let observed = live
+        .data
+        .pointer("/status/observedGeneration")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     let desired = int("/spec/replicas");
     let updated = observed >= generation && int("/status/updatedReplicas") >= desired;
-    Workload { desired, ready: int("/status/readyReplicas"), updated }
+    Workload {
+        desired,
+        ready: int("/status/readyReplicas"),
+        updated,
+    }
 }
 
 fn observe(child: &Child, live: Option<&DynamicObject>, seen: &mut Observations) {
@@ -355,7 +518,12 @@ fn observe(child: &Child, live: Option<&DynamicObject>, seen: &mut Observations)
     }
 }
 
-async fn update_status(bd: &BiddingDeployment, ctx: &Context, ns: &str, seen: &Observations) -> Result<()> {
+async fn update_status(
+    bd: &BiddingDeployment,
+    ctx: &Context,
+    ns: &str,
+    seen: &Observations,
+) -> Result<()> {
     let old = bd.status.clone().unwrap_or_default();
     let new = status::compute(bd, seen, Time(k8s_openapi::jiff::Timestamp::now()));
     if new == old {
@@ -363,23 +531,44 @@ async fn update_status(bd: &BiddingDeployment, ctx: &Context, ns: &str, seen: &O
     }
     let api: Api<BiddingDeployment> = Api::namespaced(ctx.client.clone(), ns);
     let patch = json!({ "status": new });
-    api.patch_status(&bd.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .map_err(|e| Error::kube(format!("update status of BiddingDeployment {}", bd.name_any()), e))?;
+    api.patch_status(
+        &bd.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+    .map_err(|e| {
+        Error::kube(
+            format!("update status of BiddingDeployment {}", bd.name_any()),
+            e,
+        )
+    })?;
     ctx.metrics.record_write("BiddingDeploymentStatus");
     publish_transitions(bd, ctx, &old, &new).await;
     Ok(())
 }
 
 /// One Event per condition that changed; failures to publish are logged, never fatal.
-async fn publish_transitions(bd: &BiddingDeployment, ctx: &Context, old: &BiddingDeploymentStatus, new: &BiddingDeploymentStatus) {
+async fn publish_transitions(
+    bd: &BiddingDeployment,
+    ctx: &Context,
+    old: &BiddingDeploymentStatus,
+    new: &BiddingDeploymentStatus,
+) {
     let reference = bd.object_ref(&());
     for condition in status::transitions(old, new) {
         let bad = (condition.type_ == "Degraded") == (condition.status == "True");
         let event = Event {
-            type_: if bad { EventType::Warning } else { EventType::Normal },
+            type_: if bad {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
             reason: condition.reason.clone(),
-            note: Some(format!("{} is {}: {}", condition.type_, condition.status, condition.message)),
+            note: Some(format!(
+                "{} is {}: {}",
+                condition.type_, condition.status, condition.message
+            )),
             action: format!("{}Changed", condition.type_),
             secondary: None,
         };
@@ -392,12 +581,23 @@ async fn publish_transitions(bd: &BiddingDeployment, ctx: &Context, old: &Biddin
 
 /// Labels on BiddingDeployment children, for label-filtered `.owns()` watches.
 pub fn child_selector() -> String {
-    format!("app.kubernetes.io/managed-by={}", render::labels::MANAGED_BY)
+    format!(
+        "app.kubernetes.io/managed-by={}",
+        render::labels::MANAGED_BY
+    )
 }
 
 /// Only for tests: the `BTreeMap` of applied hashes keyed by kind/name, to compare renders.
 pub fn applied_hashes(children: &[Child]) -> BTreeMap<String, String> {
-    children.iter().map(|c| (format!("{}/{}", c.kind(), c.name), c.applied_hash().unwrap_or_default().to_string())).collect()
+    children
+        .iter()
+        .map(|c| {
+            (
+                format!("{}/{}", c.kind(), c.name),
+                c.applied_hash().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -409,7 +609,8 @@ mod tests {
         let bd = crate::render::testing::sample();
         let children = render::render_all(&bd, &crate::render::testing::observed());
         let child = &children[1];
-        let live: DynamicObject = serde_json::from_value(child.object.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let live: DynamicObject =
+            serde_json::from_value(child.object.clone()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(live_hash(&live), child.applied_hash());
         assert!(child.applied_hash().is_some());
     }

@@ -44,34 +44,48 @@ where
 /// Run the controller until the watch streams end (or the future is dropped).
 pub async fn controller(client: Client, ctx: Arc<Context>, namespace: Option<&str>) {
     let children = watcher::Config::default().labels(&reconcile::child_selector());
-    Controller::new(api::<BiddingDeployment>(&client, namespace), watcher::Config::default())
-        .owns(api::<Deployment>(&client, namespace), children.clone())
-        .owns(api::<StatefulSet>(&client, namespace), children.clone())
-        .owns(api::<Job>(&client, namespace), children.clone())
-        .owns(api::<Service>(&client, namespace), children.clone())
-        .owns(api::<ConfigMap>(&client, namespace), children.clone())
-        .owns(api::<Ingress>(&client, namespace), children)
-        // Child status updates arrive in bursts during rollouts; one reconcile per burst is enough.
-        .with_config(controller::Config::default().debounce(Duration::from_millis(500)))
-        .run(reconcile::reconcile, reconcile::error_policy, ctx)
-        .for_each(|result| async move {
-            match result {
-                Ok((object, _)) => debug!(name = %object.name, "reconciled"),
-                Err(error) => warn!(%error, "controller error"),
-            }
-        })
-        .await;
+    Controller::new(
+        api::<BiddingDeployment>(&client, namespace),
+        watcher::Config::default(),
+    )
+    .owns(api::<Deployment>(&client, namespace), children.clone())
+    .owns(api::<StatefulSet>(&client, namespace), children.clone())
+    .owns(api::<Job>(&client, namespace), children.clone())
+    .owns(api::<Service>(&client, namespace), children.clone())
+    .owns(api::<ConfigMap>(&client, namespace), children.clone())
+    .owns(api::<Ingress>(&client, namespace), children)
+    // Child status updates arrive in bursts during rollouts; one reconcile per burst is enough.
+    .with_config(controller::Config::default().debounce(Duration::from_millis(500)))
+    .run(reconcile::reconcile, reconcile::error_policy, ctx)
+    .for_each(|result| async move {
+        match result {
+            Ok((object, _)) => debug!(name = %object.name, "reconciled"),
+            Err(error) => warn!(%error, "controller error"),
+        }
+    })
+    .await;
 }
 
 /// Become leader, then reconcile until leadership is lost (returned as an error so the process restarts).
 pub async fn run(client: Client, config: RunConfig, metrics: Arc<Metrics>) -> anyhow::Result<()> {
-    let lease = LeaseLock::new(client.clone(), &config.lease_namespace, &config.lease_name, &config.identity, config.lease_duration);
+    let lease = LeaseLock::new(
+        client.clone(),
+        &config.lease_namespace,
+        &config.lease_name,
+        &config.identity,
+        config.lease_duration,
+    );
     info!(identity = %config.identity, lease = %config.lease_name, "waiting for the leader lease");
     lease.acquire().await?;
     metrics.leader.set(1);
     info!(identity = %config.identity, "leading");
     let capabilities = Capabilities::discover(&client).await?;
-    let ctx = Arc::new(Context::new(client.clone(), metrics.clone(), capabilities, &config.identity));
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        metrics.clone(),
+        capabilities,
+        &config.identity,
+    ));
     let result = tokio::select! {
         () = controller(client, ctx, config.namespace.as_deref()) => Ok(()),
         lost = lease.hold() => Err(anyhow::anyhow!("leader lease lost: {lost}")),
@@ -90,7 +104,13 @@ pub async fn serve_http(addr: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Resu
             get(move || {
                 let metrics = metrics.clone();
                 async move {
-                    ([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], metrics.encode())
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        metrics.encode(),
+                    )
                 }
             }),
         );

@@ -46,16 +46,32 @@ fn mock(generated: Vec<Option<Value>>) -> (Client, Log) {
     tokio::spawn(async move {
         let mut generated = generated.into_iter();
         while let Some((request, send)) = handle.next_request().await {
-            let (method, path) = (request.method().to_string(), request.uri().path().to_string());
-            let bytes = request.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+            let (method, path) = (
+                request.method().to_string(),
+                request.uri().path().to_string(),
+            );
+            let bytes = request
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes().to_vec())
+                .unwrap_or_default();
             let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            seen.lock().unwrap_or_else(|p| p.into_inner()).push((method.clone(), path.clone(), body.clone()));
+            seen.lock().unwrap_or_else(|p| p.into_inner()).push((
+                method.clone(),
+                path.clone(),
+                body.clone(),
+            ));
             let response = match (method.as_str(), path.as_str()) {
-                ("GET", "/api/v1/namespaces/tenders/secrets/bids-generated") => match generated.next().flatten() {
-                    Some(secret) => respond(200, &secret),
-                    None => respond(404, &status(404, "NotFound")),
-                },
-                ("POST", "/api/v1/namespaces/tenders/secrets") => respond(409, &status(409, "AlreadyExists")),
+                ("GET", "/api/v1/namespaces/tenders/secrets/bids-generated") => {
+                    match generated.next().flatten() {
+                        Some(secret) => respond(200, &secret),
+                        None => respond(404, &status(404, "NotFound")),
+                    }
+                }
+                ("POST", "/api/v1/namespaces/tenders/secrets") => {
+                    respond(409, &status(409, "AlreadyExists"))
+                }
                 ("GET", _) => respond(404, &status(404, "NotFound")),
                 ("PATCH", p) if p.ends_with("/status") => {
                     let mut bd = serde_json::to_value(sample()).unwrap_or_default();
@@ -71,7 +87,12 @@ fn mock(generated: Vec<Option<Value>>) -> (Client, Log) {
 }
 
 fn context(client: Client) -> Arc<Context> {
-    Arc::new(Context::new(client, Metrics::shared(), Capabilities::everything(), "mock"))
+    Arc::new(Context::new(
+        client,
+        Metrics::shared(),
+        Capabilities::everything(),
+        "mock",
+    ))
 }
 
 fn secret_json(credentials: &Credentials) -> Value {
@@ -81,13 +102,22 @@ fn secret_json(credentials: &Credentials) -> Value {
 #[tokio::test]
 async fn a_damaged_generated_secret_stops_reconcile_before_any_write() {
     let mut damaged = secret_json(&secrets::generate_credentials());
-    damaged["data"].as_object_mut().map(|data| data.remove("postgres-password"));
+    damaged["data"]
+        .as_object_mut()
+        .map(|data| data.remove("postgres-password"));
     let (client, log) = mock(vec![Some(damaged)]);
     let result = reconcile::reconcile(Arc::new(sample()), context(client)).await;
-    let error = result.err().unwrap_or_else(|| panic!("a damaged Secret must fail the reconcile"));
+    let error = result
+        .err()
+        .unwrap_or_else(|| panic!("a damaged Secret must fail the reconcile"));
     assert_eq!(error.metric_label(), "GeneratedSecretDamaged");
     assert!(error.to_string().contains("postgres-password"), "{error}");
-    let writes = log.lock().unwrap_or_else(|p| p.into_inner()).iter().filter(|(m, _, _)| m != "GET").count();
+    let writes = log
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter(|(m, _, _)| m != "GET")
+        .count();
     assert_eq!(writes, 0, "nothing may be written with unknown credentials");
 }
 
@@ -95,18 +125,36 @@ async fn a_damaged_generated_secret_stops_reconcile_before_any_write() {
 async fn losing_the_race_to_create_the_secret_uses_the_winners_credentials() {
     let winner = secrets::generate_credentials();
     let (client, log) = mock(vec![None, Some(secret_json(&winner))]);
-    reconcile::reconcile(Arc::new(sample()), context(client)).await.unwrap_or_else(|e| panic!("reconcile: {e}"));
+    reconcile::reconcile(Arc::new(sample()), context(client))
+        .await
+        .unwrap_or_else(|e| panic!("reconcile: {e}"));
     let log = log.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let creates = log.iter().filter(|(m, p, _)| m == "POST" && p.ends_with("/secrets")).count();
-    assert_eq!(creates, 1, "one create attempt, then read the winner's Secret");
+    let creates = log
+        .iter()
+        .filter(|(m, p, _)| m == "POST" && p.ends_with("/secrets"))
+        .count();
+    assert_eq!(
+        creates, 1,
+        "one create attempt, then read the winner's Secret"
+    );
     let connection = log
         .iter()
         .find(|(m, p, _)| m == "PATCH" && p.ends_with("/secrets/bids-connection"))
         .unwrap_or_else(|| panic!("connection Secret not applied: {log:?}"));
-    let url = connection.2["data"]["database-url"].as_str().unwrap_or_default();
+    let url = connection.2["data"]["database-url"]
+        .as_str()
+        .unwrap_or_default();
     use base64::Engine;
-    let url = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(url).unwrap_or_default()).unwrap_or_default();
-    assert!(url.contains(&winner.postgres_password), "connection URL must use the winner's password: {url}");
+    let url = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(url)
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    assert!(
+        url.contains(&winner.postgres_password),
+        "connection URL must use the winner's password: {url}"
+    );
 }
 
 #[tokio::test]

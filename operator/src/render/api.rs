@@ -1,6 +1,8 @@
 //! The API Deployment (HTTP API + web UI + /metrics) and its Service.
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
+use k8s_openapi::api::apps::v1::{
+    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+};
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -12,10 +14,19 @@ use crate::crd::BiddingDeployment;
 pub fn deployment(bd: &BiddingDeployment, all: &[Setting], version: &str) -> Deployment {
     let component = Component::Api;
     Deployment {
-        metadata: labels::owned_meta(bd, component.name(bd), labels::labels(bd, component, Some(version))),
+        metadata: labels::owned_meta(
+            bd,
+            component.name(bd),
+            labels::labels(bd, component, Some(version)),
+        ),
         spec: Some(DeploymentSpec {
             // With autoscaling the HPA owns the count; leaving it out keeps the operator from fighting it.
-            replicas: bd.spec.api.autoscaling.is_none().then_some(bd.spec.api.replicas),
+            replicas: bd
+                .spec
+                .api
+                .autoscaling
+                .is_none()
+                .then_some(bd.spec.api.replicas),
             selector: labels::selector(bd, component),
             strategy: Some(rolling_without_capacity_loss()),
             template: pod::app_template(
@@ -26,7 +37,11 @@ pub fn deployment(bd: &BiddingDeployment, all: &[Setting], version: &str) -> Dep
                     role: "api",
                     version,
                     resources: &bd.spec.api.resources,
-                    ports: vec![pod::port("http", API_PORT), pod::port("ui", UI_PORT), pod::port("metrics", METRICS_PORT)],
+                    ports: vec![
+                        pod::port("http", API_PORT),
+                        pod::port("ui", UI_PORT),
+                        pod::port("metrics", METRICS_PORT),
+                    ],
                     probe_port: Some("http"),
                     mounts_files: true,
                 },
@@ -90,7 +105,10 @@ mod tests {
         assert_eq!(spec.replicas, Some(3));
         let container = &spec.template.spec.unwrap_or_default().containers[0];
         let path = |probe: &Option<k8s_openapi::api::core::v1::Probe>| {
-            probe.as_ref().and_then(|p| p.http_get.as_ref()).and_then(|h| h.path.clone())
+            probe
+                .as_ref()
+                .and_then(|p| p.http_get.as_ref())
+                .and_then(|h| h.path.clone())
         };
         assert_eq!(path(&container.liveness_probe).as_deref(), Some("/health"));
         assert_eq!(path(&container.readiness_probe).as_deref(), Some("/ready"));
@@ -100,8 +118,11 @@ mod tests {
     #[test]
     fn with_autoscaling_the_replica_count_is_left_to_the_hpa() {
         let mut bd = sample();
-        bd.spec.api.autoscaling =
-            Some(crate::crd::AutoscalingSpec { min_replicas: 2, max_replicas: 5, target_cpu_utilization: 70 });
+        bd.spec.api.autoscaling = Some(crate::crd::AutoscalingSpec {
+            min_replicas: 2,
+            max_replicas: 5,
+            target_cpu_utilization: 70,
+        });
         let deployment = deployment(&bd, &settings(&bd, &observed()), "1.0.0");
         assert_eq!(deployment.spec.and_then(|s| s.replicas), None);
     }

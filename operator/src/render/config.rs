@@ -22,7 +22,11 @@ pub fn config_map(bd: &BiddingDeployment, all: &[Setting]) -> ConfigMap {
         })
         .collect();
     ConfigMap {
-        metadata: labels::owned_meta(bd, config_map_name(bd), labels::labels(bd, Component::Config, None)),
+        metadata: labels::owned_meta(
+            bd,
+            config_map_name(bd),
+            labels::labels(bd, Component::Config, None),
+        ),
         data: Some(data),
         ..Default::default()
     }
@@ -37,11 +41,28 @@ mod tests {
     #[test]
     fn the_config_map_holds_plain_settings_and_no_secret() {
         let bd = sample();
-        let data = config_map(&bd, &settings(&bd, &observed())).data.unwrap_or_default();
-        assert_eq!(data.get("WORKER_CONCURRENCY").map(String::as_str), Some("4"));
-        assert_eq!(data.get("MAX_FILE_SIZE").map(String::as_str), Some("52428800"));
-        for secret in ["DATABASE_URL", "REDIS_URL", "JWT_SECRET", "ENCRYPTION_KEY", "ADMIN_PASSWORD"] {
-            assert!(!data.contains_key(secret), "{secret} must not be in a ConfigMap");
+        let data = config_map(&bd, &settings(&bd, &observed()))
+            .data
+            .unwrap_or_default();
+        assert_eq!(
+            data.get("WORKER_CONCURRENCY").map(String::as_str),
+            Some("4")
+        );
+        assert_eq!(
+            data.get("MAX_FILE_SIZE").map(String::as_str),
+            Some("52428800")
+        );
+        for secret in [
+            "DATABASE_URL",
+            "REDIS_URL",
+            "JWT_SECRET",
+            "ENCRYPTION_KEY",
+            "ADMIN_PASSWORD",
+        ] {
+            assert!(
+                !data.contains_key(secret),
+                "{secret} must not be in a ConfigMap"
+            );
         }
     }
 }

@@ -14,14 +14,24 @@ fn at_least_two(replicas: i32, autoscaling: &Option<AutoscalingSpec>) -> bool {
 pub fn budgets(bd: &BiddingDeployment) -> Vec<(Component, PodDisruptionBudget)> {
     let spec = &bd.spec;
     [
-        (Component::Api, at_least_two(spec.api.replicas, &spec.api.autoscaling)),
-        (Component::Worker, at_least_two(spec.worker.replicas, &spec.worker.autoscaling)),
+        (
+            Component::Api,
+            at_least_two(spec.api.replicas, &spec.api.autoscaling),
+        ),
+        (
+            Component::Worker,
+            at_least_two(spec.worker.replicas, &spec.worker.autoscaling),
+        ),
     ]
     .into_iter()
     .filter(|(_, wanted)| *wanted)
     .map(|(component, _)| {
         let pdb = PodDisruptionBudget {
-            metadata: labels::owned_meta(bd, component.name(bd), labels::labels(bd, component, None)),
+            metadata: labels::owned_meta(
+                bd,
+                component.name(bd),
+                labels::labels(bd, component, None),
+            ),
             spec: Some(PodDisruptionBudgetSpec {
                 max_unavailable: Some(IntOrString::Int(1)),
                 selector: Some(labels::selector(bd, component)),

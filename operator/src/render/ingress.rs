@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::networking::v1::{
-    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
-    IngressTLS, ServiceBackendPort,
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
 };
 use kube::ResourceExt;
 
@@ -18,7 +18,10 @@ pub const SECURITY_HEADERS: [(&str, &str); 5] = [
     ("X-Frame-Options", "DENY"),
     ("X-Content-Type-Options", "nosniff"),
     ("X-XSS-Protection", "1; mode=block"),
-    ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
+    (
+        "Strict-Transport-Security",
+        "max-age=31536000; includeSubDomains",
+    ),
     ("Referrer-Policy", "strict-origin-when-cross-origin"),
 ];
 
@@ -28,8 +31,17 @@ fn headers_name(bd: &BiddingDeployment) -> String {
 
 pub fn security_headers(bd: &BiddingDeployment) -> ConfigMap {
     ConfigMap {
-        metadata: labels::owned_meta(bd, headers_name(bd), labels::labels(bd, Component::Ingress, None)),
-        data: Some(SECURITY_HEADERS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+        metadata: labels::owned_meta(
+            bd,
+            headers_name(bd),
+            labels::labels(bd, Component::Ingress, None),
+        ),
+        data: Some(
+            SECURITY_HEADERS
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
         ..Default::default()
     }
 }
@@ -41,14 +53,23 @@ fn path(prefix: &str, bd: &BiddingDeployment, port: &str) -> HTTPIngressPath {
         backend: IngressBackend {
             service: Some(IngressServiceBackend {
                 name: Component::Api.name(bd),
-                port: Some(ServiceBackendPort { name: Some(port.into()), number: None }),
+                port: Some(ServiceBackendPort {
+                    name: Some(port.into()),
+                    number: None,
+                }),
             }),
             resource: None,
         },
     }
 }
 
-fn ingress(bd: &BiddingDeployment, spec: &crd::IngressSpec, name: String, paths: Vec<HTTPIngressPath>, annotations: BTreeMap<String, String>) -> Ingress {
+fn ingress(
+    bd: &BiddingDeployment,
+    spec: &crd::IngressSpec,
+    name: String,
+    paths: Vec<HTTPIngressPath>,
+    annotations: BTreeMap<String, String>,
+) -> Ingress {
     let mut metadata = labels::owned_meta(bd, name, labels::labels(bd, Component::Ingress, None));
     metadata.annotations = Some(annotations);
     Ingress {
@@ -56,7 +77,10 @@ fn ingress(bd: &BiddingDeployment, spec: &crd::IngressSpec, name: String, paths:
         spec: Some(IngressSpec {
             ingress_class_name: spec.class_name.clone(),
             tls: spec.tls_secret_name.as_ref().map(|secret| {
-                vec![IngressTLS { hosts: Some(vec![spec.host.clone()]), secret_name: Some(secret.clone()) }]
+                vec![IngressTLS {
+                    hosts: Some(vec![spec.host.clone()]),
+                    secret_name: Some(secret.clone()),
+                }]
             }),
             rules: Some(vec![IngressRule {
                 host: Some(spec.host.clone()),
@@ -70,12 +94,31 @@ fn ingress(bd: &BiddingDeployment, spec: &crd::IngressSpec, name: String, paths:
 
 pub fn app_ingress(bd: &BiddingDeployment, spec: &crd::IngressSpec) -> Ingress {
     let mut annotations = BTreeMap::from([
-        ("nginx.ingress.kubernetes.io/custom-headers".to_string(), format!("{}/{}", bd.namespace().unwrap_or_default(), headers_name(bd))),
-        ("nginx.ingress.kubernetes.io/proxy-body-size".to_string(), format!("{}m", bd.spec.max_upload_mib)),
-        ("nginx.ingress.kubernetes.io/ssl-redirect".to_string(), spec.tls_secret_name.is_some().to_string()),
+        (
+            "nginx.ingress.kubernetes.io/custom-headers".to_string(),
+            format!(
+                "{}/{}",
+                bd.namespace().unwrap_or_default(),
+                headers_name(bd)
+            ),
+        ),
+        (
+            "nginx.ingress.kubernetes.io/proxy-body-size".to_string(),
+            format!("{}m", bd.spec.max_upload_mib),
+        ),
+        (
+            "nginx.ingress.kubernetes.io/ssl-redirect".to_string(),
+            spec.tls_secret_name.is_some().to_string(),
+        ),
     ]);
     annotations.extend(spec.annotations.clone());
-    ingress(bd, spec, bd.name_any(), vec![path("/api", bd, "http"), path("/", bd, "ui")], annotations)
+    ingress(
+        bd,
+        spec,
+        bd.name_any(),
+        vec![path("/api", bd, "http"), path("/", bd, "ui")],
+        annotations,
+    )
 }
 
 /// `None` when no source range may scrape metrics from outside the cluster.
@@ -87,7 +130,13 @@ pub fn metrics_ingress(bd: &BiddingDeployment, spec: &crd::IngressSpec) -> Optio
         "nginx.ingress.kubernetes.io/whitelist-source-range".to_string(),
         spec.metrics_allowed_cidrs.join(","),
     )]);
-    Some(ingress(bd, spec, format!("{}-metrics", bd.name_any()), vec![path("/metrics", bd, "metrics")], annotations))
+    Some(ingress(
+        bd,
+        spec,
+        format!("{}-metrics", bd.name_any()),
+        vec![path("/metrics", bd, "metrics")],
+        annotations,
+    ))
 }
 
 #[cfg(test)]
@@ -98,22 +147,49 @@ mod tests {
     #[test]
     fn the_app_ingress_serves_ui_and_api_over_tls_with_security_headers() {
         let bd = sample();
-        let spec = bd.spec.ingress.clone().unwrap_or_else(|| panic!("sample has an ingress"));
+        let spec = bd
+            .spec
+            .ingress
+            .clone()
+            .unwrap_or_else(|| panic!("sample has an ingress"));
         let value = serde_json::to_value(app_ingress(&bd, &spec)).unwrap_or_default();
         assert_eq!(value["spec"]["tls"][0]["secretName"], "bids-tls");
         let paths = &value["spec"]["rules"][0]["http"]["paths"];
-        assert_eq!((paths[0]["path"].as_str(), paths[1]["path"].as_str()), (Some("/api"), Some("/")));
-        assert!(value["spec"]["rules"][0]["http"]["paths"].to_string().find("/metrics").is_none());
-        assert_eq!(value["metadata"]["annotations"]["nginx.ingress.kubernetes.io/custom-headers"], "tenders/bids-security-headers");
-        assert!(security_headers(&bd).data.unwrap_or_default().contains_key("Strict-Transport-Security"));
+        assert_eq!(
+            (paths[0]["path"].as_str(), paths[1]["path"].as_str()),
+            (Some("/api"), Some("/"))
+        );
+        assert!(value["spec"]["rules"][0]["http"]["paths"]
+            .to_string()
+            .find("/metrics")
+            .is_none());
+        assert_eq!(
+            value["metadata"]["annotations"]["nginx.ingress.kubernetes.io/custom-headers"],
+            "tenders/bids-security-headers"
+        );
+        assert!(security_headers(&bd)
+            .data
+            .unwrap_or_default()
+            .contains_key("Strict-Transport-Security"));
     }
 
     #[test]
     fn metrics_are_exposed_only_to_the_allowed_cidrs() {
         let bd = sample();
-        let mut spec = bd.spec.ingress.clone().unwrap_or_else(|| panic!("sample has an ingress"));
-        let metrics = metrics_ingress(&bd, &spec).and_then(|i| i.metadata.annotations).unwrap_or_default();
-        assert_eq!(metrics.get("nginx.ingress.kubernetes.io/whitelist-source-range").map(String::as_str), Some("10.0.0.0/8"));
+        let mut spec = bd
+            .spec
+            .ingress
+            .clone()
+            .unwrap_or_else(|| panic!("sample has an ingress"));
+        let metrics = metrics_ingress(&bd, &spec)
+            .and_then(|i| i.metadata.annotations)
+            .unwrap_or_default();
+        assert_eq!(
+            metrics
+                .get("nginx.ingress.kubernetes.io/whitelist-source-range")
+                .map(String::as_str),
+            Some("10.0.0.0/8")
+        );
         spec.metrics_allowed_cidrs.clear();
         assert!(metrics_ingress(&bd, &spec).is_none());
     }

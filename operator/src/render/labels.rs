@@ -48,7 +48,10 @@ impl Component {
 
     /// Components that run the aibid image (and so carry its version label).
     pub fn runs_aibid(self) -> bool {
-        matches!(self, Self::Api | Self::Worker | Self::Scheduler | Self::Monitor | Self::Migration)
+        matches!(
+            self,
+            Self::Api | Self::Worker | Self::Scheduler | Self::Monitor | Self::Migration
+        )
     }
 }
 
@@ -57,13 +60,20 @@ pub fn selector_labels(bd: &BiddingDeployment, component: Component) -> BTreeMap
     BTreeMap::from([
         ("app.kubernetes.io/name".to_string(), "aibid".to_string()),
         ("app.kubernetes.io/instance".to_string(), bd.name_any()),
-        ("app.kubernetes.io/component".to_string(), component.as_str().to_string()),
+        (
+            "app.kubernetes.io/component".to_string(),
+            component.as_str().to_string(),
+        ),
     ])
 }
 
 /// Full labels of a component's objects: the selector labels, the standard recommended labels and the CR's own
 /// labels (except `app.kubernetes.io/*`, which the operator owns).
-pub fn labels(bd: &BiddingDeployment, component: Component, version: Option<&str>) -> BTreeMap<String, String> {
+pub fn labels(
+    bd: &BiddingDeployment,
+    component: Component,
+    version: Option<&str>,
+) -> BTreeMap<String, String> {
     let mut labels: BTreeMap<String, String> = bd
         .labels()
         .iter()
@@ -80,11 +90,18 @@ pub fn labels(bd: &BiddingDeployment, component: Component, version: Option<&str
 }
 
 pub fn selector(bd: &BiddingDeployment, component: Component) -> LabelSelector {
-    LabelSelector { match_labels: Some(selector_labels(bd, component)), match_expressions: None }
+    LabelSelector {
+        match_labels: Some(selector_labels(bd, component)),
+        match_expressions: None,
+    }
 }
 
 /// Metadata of a child owned by `bd` (controller ownerReference when the CR has a uid, i.e. came from a cluster).
-pub fn owned_meta(bd: &BiddingDeployment, name: String, labels: BTreeMap<String, String>) -> ObjectMeta {
+pub fn owned_meta(
+    bd: &BiddingDeployment,
+    name: String,
+    labels: BTreeMap<String, String>,
+) -> ObjectMeta {
     ObjectMeta {
         name: Some(name),
         namespace: bd.namespace(),
@@ -95,8 +112,15 @@ pub fn owned_meta(bd: &BiddingDeployment, name: String, labels: BTreeMap<String,
 }
 
 /// Metadata of a child that must outlive the CR (retained volumes): same labels, no ownerReference.
-pub fn retained_meta(bd: &BiddingDeployment, name: String, labels: BTreeMap<String, String>) -> ObjectMeta {
-    ObjectMeta { owner_references: None, ..owned_meta(bd, name, labels) }
+pub fn retained_meta(
+    bd: &BiddingDeployment,
+    name: String,
+    labels: BTreeMap<String, String>,
+) -> ObjectMeta {
+    ObjectMeta {
+        owner_references: None,
+        ..owned_meta(bd, name, labels)
+    }
 }
 
 #[cfg(test)]
@@ -111,13 +135,21 @@ mod tests {
         let labels = labels(&bd, Component::Api, Some("1.0.0"));
         assert_eq!(labels.get("team").map(String::as_str), Some("bids"));
         assert!(!selector_labels(&bd, Component::Api).contains_key("team"));
-        assert_eq!(labels.get("app.kubernetes.io/managed-by").map(String::as_str), Some(MANAGED_BY));
+        assert_eq!(
+            labels
+                .get("app.kubernetes.io/managed-by")
+                .map(String::as_str),
+            Some(MANAGED_BY)
+        );
     }
 
     #[test]
     fn database_labels_do_not_carry_the_app_version() {
         let bd = sample();
-        assert!(!labels(&bd, Component::Postgres, Some("2.0.0")).contains_key("app.kubernetes.io/version"));
-        assert!(labels(&bd, Component::Worker, Some("2.0.0")).contains_key("app.kubernetes.io/version"));
+        assert!(!labels(&bd, Component::Postgres, Some("2.0.0"))
+            .contains_key("app.kubernetes.io/version"));
+        assert!(
+            labels(&bd, Component::Worker, Some("2.0.0")).contains_key("app.kubernetes.io/version")
+        );
     }
 }

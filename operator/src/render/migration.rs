@@ -38,7 +38,11 @@ pub fn job(bd: &BiddingDeployment, all: &[Setting]) -> Job {
         spec.restart_policy = Some("Never".into());
     }
     Job {
-        metadata: labels::owned_meta(bd, job_name(bd, version), labels::labels(bd, component, Some(version))),
+        metadata: labels::owned_meta(
+            bd,
+            job_name(bd, version),
+            labels::labels(bd, component, Some(version)),
+        ),
         spec: Some(JobSpec {
             backoff_limit: Some(6),
             active_deadline_seconds: Some(1800),

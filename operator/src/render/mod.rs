@@ -84,7 +84,10 @@ impl Child {
         &self.resource.api_version
     }
     pub fn applied_hash(&self) -> Option<&str> {
-        self.object.pointer("/metadata/annotations")?.get(APPLIED_HASH_ANNOTATION)?.as_str()
+        self.object
+            .pointer("/metadata/annotations")?
+            .get(APPLIED_HASH_ANNOTATION)?
+            .as_str()
     }
 }
 
@@ -102,12 +105,19 @@ where
     let mut value = serde_json::to_value(object).unwrap_or(serde_json::Value::Null);
     let hash = hex::encode(Sha256::digest(value.to_string().as_bytes()));
     if let Some(metadata) = value.get_mut("metadata").and_then(|m| m.as_object_mut()) {
-        let annotations = metadata.entry("annotations").or_insert_with(|| serde_json::json!({}));
+        let annotations = metadata
+            .entry("annotations")
+            .or_insert_with(|| serde_json::json!({}));
         if let Some(map) = annotations.as_object_mut() {
             map.insert(APPLIED_HASH_ANNOTATION.into(), hash.into());
         }
     }
-    Child { resource, name, component, object: value }
+    Child {
+        resource,
+        name,
+        component,
+        object: value,
+    }
 }
 
 /// Every child of `bd`, in apply order (config and storage before the pods that use them), deterministic.
@@ -116,7 +126,10 @@ pub fn render_all(bd: &BiddingDeployment, observed: &Observed) -> Vec<Child> {
     let mut children = vec![
         child(Component::Config, &service_account::service_account(bd)),
         child(Component::Config, &config::config_map(bd, &all)),
-        child(Component::Config, &secrets::connection_secret(bd, &observed.credentials)),
+        child(
+            Component::Config,
+            &secrets::connection_secret(bd, &observed.credentials),
+        ),
         child(Component::Storage, &storage::files_claim(bd)),
     ];
     if let Some(db) = bd.spec.database.managed() {
@@ -137,15 +150,32 @@ pub fn render_all(bd: &BiddingDeployment, observed: &Observed) -> Vec<Child> {
     if let Some(version) = observed.migrated_version.as_deref() {
         children.push(child(Component::Api, &api::deployment(bd, &all, version)));
         children.push(child(Component::Api, &api::service(bd)));
-        children.push(child(Component::Worker, &worker::deployment(bd, &all, version)));
-        children.push(child(Component::Scheduler, &scheduler::deployment(bd, &all, version)));
+        children.push(child(
+            Component::Worker,
+            &worker::deployment(bd, &all, version),
+        ));
+        children.push(child(
+            Component::Scheduler,
+            &scheduler::deployment(bd, &all, version),
+        ));
         if bd.spec.monitor.enabled {
-            children.push(child(Component::Monitor, &monitor::deployment(bd, &all, version)));
+            children.push(child(
+                Component::Monitor,
+                &monitor::deployment(bd, &all, version),
+            ));
             children.push(child(Component::Monitor, &monitor::service(bd)));
         }
     }
-    children.extend(disruption::budgets(bd).iter().map(|(component, pdb)| child(*component, pdb)));
-    children.extend(autoscaling::autoscalers(bd).iter().map(|(component, hpa)| child(*component, hpa)));
+    children.extend(
+        disruption::budgets(bd)
+            .iter()
+            .map(|(component, pdb)| child(*component, pdb)),
+    );
+    children.extend(
+        autoscaling::autoscalers(bd)
+            .iter()
+            .map(|(component, hpa)| child(*component, hpa)),
+    );
     if let Some(spec) = &bd.spec.ingress {
         children.push(child(Component::Ingress, &ingress::security_headers(bd)));
         children.push(child(Component::Ingress, &ingress::app_ingress(bd, spec)));
@@ -186,7 +216,10 @@ pub mod testing {
     }
 
     pub fn observed() -> Observed {
-        Observed { credentials: Credentials::placeholders(), migrated_version: Some("1.0.0".into()) }
+        Observed {
+            credentials: Credentials::placeholders(),
+            migrated_version: Some("1.0.0".into()),
+        }
     }
 
     pub fn find<'a>(children: &'a [Child], kind: &str, name: &str) -> &'a serde_json::Value {
@@ -208,15 +241,17 @@ mod tests {
             serde_json::Value::Object(map) => {
                 for (key, inner) in map {
                     let here = format!("{path}/{key}");
-                    if (key == "selector" || key == "labelSelector") && inner.as_object().is_some_and(|m| m.is_empty()) {
+                    if (key == "selector" || key == "labelSelector")
+                        && inner.as_object().is_some_and(|m| m.is_empty())
+                    {
                         found.push(here.clone());
                     }
                     walk_for_empty_selectors(inner, &here, found);
                 }
             }
-            serde_json::Value::Array(items) => {
-                items.iter().enumerate().for_each(|(i, item)| walk_for_empty_selectors(item, &format!("{path}/{i}"), found))
-            }
+            serde_json::Value::Array(items) => items.iter().enumerate().for_each(|(i, item)| {
+                walk_for_empty_selectors(item, &format!("{path}/{i}"), found)
+            }),
             _ => {}
         }
     }
@@ -224,36 +259,76 @@ mod tests {
     #[test]
     fn every_child_has_kind_api_version_labels_owner_and_no_empty_selector() {
         let mut bd = sample();
-        bd.spec.api.autoscaling =
-            Some(crate::crd::AutoscalingSpec { min_replicas: 2, max_replicas: 6, target_cpu_utilization: 70 });
+        bd.spec.api.autoscaling = Some(crate::crd::AutoscalingSpec {
+            min_replicas: 2,
+            max_replicas: 6,
+            target_cpu_utilization: 70,
+        });
         let children = render_all(&bd, &observed());
-        assert!(children.len() >= 20, "rendered only {} children", children.len());
+        assert!(
+            children.len() >= 20,
+            "rendered only {} children",
+            children.len()
+        );
         for child in &children {
             let object = &child.object;
-            assert_eq!(object["kind"].as_str(), Some(child.kind()), "{}", child.name);
-            assert_eq!(object["apiVersion"].as_str(), Some(child.api_version()), "{}", child.name);
-            assert_eq!(object["metadata"]["labels"]["app.kubernetes.io/instance"], "bids", "{}", child.name);
+            assert_eq!(
+                object["kind"].as_str(),
+                Some(child.kind()),
+                "{}",
+                child.name
+            );
+            assert_eq!(
+                object["apiVersion"].as_str(),
+                Some(child.api_version()),
+                "{}",
+                child.name
+            );
+            assert_eq!(
+                object["metadata"]["labels"]["app.kubernetes.io/instance"], "bids",
+                "{}",
+                child.name
+            );
             let mut empty = Vec::new();
             walk_for_empty_selectors(object, "", &mut empty);
-            assert!(empty.is_empty(), "{} {} has empty selectors at {empty:?}", child.kind(), child.name);
+            assert!(
+                empty.is_empty(),
+                "{} {} has empty selectors at {empty:?}",
+                child.kind(),
+                child.name
+            );
             let owned = object["metadata"]["ownerReferences"][0]["controller"] == true;
             let retained = child.kind() == "PersistentVolumeClaim";
-            assert!(owned != retained, "{} {}: owned={owned}", child.kind(), child.name);
+            assert!(
+                owned != retained,
+                "{} {}: owned={owned}",
+                child.kind(),
+                child.name
+            );
         }
     }
 
     #[test]
     fn rendering_is_deterministic() {
-        let (a, b) = (render_all(&sample(), &observed()), render_all(&sample(), &observed()));
+        let (a, b) = (
+            render_all(&sample(), &observed()),
+            render_all(&sample(), &observed()),
+        );
         assert_eq!(to_yaml_stream(&a).ok(), to_yaml_stream(&b).ok());
     }
 
     #[test]
     fn before_the_first_migration_only_the_job_and_infrastructure_are_rendered() {
-        let observed = Observed { migrated_version: None, ..observed() };
+        let observed = Observed {
+            migrated_version: None,
+            ..observed()
+        };
         let children = render_all(&sample(), &observed);
         assert!(children.iter().any(|c| c.kind() == "Job"));
-        assert!(!children.iter().any(|c| c.kind() == "Deployment"), "no app pods before the schema exists");
+        assert!(
+            !children.iter().any(|c| c.kind() == "Deployment"),
+            "no app pods before the schema exists"
+        );
     }
 
     #[test]
@@ -262,8 +337,17 @@ mod tests {
         bd.spec.version = "1.1.0".into();
         let children = render_all(&bd, &observed());
         let api = find(&children, "Deployment", "bids-api");
-        assert_eq!(api["spec"]["template"]["spec"]["containers"][0]["image"], "ghcr.io/aibid/aibid:1.0.0");
-        let job = children.iter().find(|c| c.kind() == "Job").unwrap_or_else(|| panic!("migration job missing"));
-        assert_eq!(job.object["spec"]["template"]["spec"]["containers"][0]["image"], "ghcr.io/aibid/aibid:1.1.0");
+        assert_eq!(
+            api["spec"]["template"]["spec"]["containers"][0]["image"],
+            "ghcr.io/aibid/aibid:1.0.0"
+        );
+        let job = children
+            .iter()
+            .find(|c| c.kind() == "Job")
+            .unwrap_or_else(|| panic!("migration job missing"));
+        assert_eq!(
+            job.object["spec"]["template"]["spec"]["containers"][0]["image"],
+            "ghcr.io/aibid/aibid:1.1.0"
+        );
     }
 }

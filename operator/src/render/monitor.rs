@@ -14,7 +14,11 @@ pub const MONITOR_PORT: i32 = 5555;
 pub fn deployment(bd: &BiddingDeployment, all: &[Setting], version: &str) -> Deployment {
     let component = Component::Monitor;
     Deployment {
-        metadata: labels::owned_meta(bd, component.name(bd), labels::labels(bd, component, Some(version))),
+        metadata: labels::owned_meta(
+            bd,
+            component.name(bd),
+            labels::labels(bd, component, Some(version)),
+        ),
         spec: Some(DeploymentSpec {
             replicas: Some(1),
             selector: labels::selector(bd, component),
@@ -26,7 +30,10 @@ pub fn deployment(bd: &BiddingDeployment, all: &[Setting], version: &str) -> Dep
                     role: "monitor",
                     version,
                     resources: &bd.spec.monitor.resources,
-                    ports: vec![pod::port("http", API_PORT), pod::port("metrics", METRICS_PORT)],
+                    ports: vec![
+                        pod::port("http", API_PORT),
+                        pod::port("metrics", METRICS_PORT),
+                    ],
                     probe_port: Some("http"),
                     mounts_files: false,
                 },

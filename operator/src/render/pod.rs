@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapKeySelector, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    HTTPGetAction, LocalObjectReference, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Volume,
-    VolumeMount,
+    Capabilities, ConfigMapKeySelector, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
+    EnvVarSource, HTTPGetAction, LocalObjectReference, PersistentVolumeClaimVolumeSource,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
+    SecretKeySelector, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -27,7 +27,11 @@ pub fn resources(spec: &Resources) -> ResourceRequirements {
         ("cpu".to_string(), Quantity(spec.cpu.clone())),
         ("memory".to_string(), Quantity(spec.memory.clone())),
     ]);
-    ResourceRequirements { limits: Some(amounts.clone()), requests: Some(amounts), ..Default::default() }
+    ResourceRequirements {
+        limits: Some(amounts.clone()),
+        requests: Some(amounts),
+        ..Default::default()
+    }
 }
 
 /// Env vars of one component: plain settings from the ConfigMap, secret ones from their Secret.
@@ -45,11 +49,19 @@ pub fn env(bd: &BiddingDeployment, all: &[Setting], component: Component) -> Vec
                     ..Default::default()
                 },
                 Value::Secret { name, key, .. } => EnvVarSource {
-                    secret_key_ref: Some(SecretKeySelector { name: name.clone(), key: key.clone(), optional: None }),
+                    secret_key_ref: Some(SecretKeySelector {
+                        name: name.clone(),
+                        key: key.clone(),
+                        optional: None,
+                    }),
                     ..Default::default()
                 },
             };
-            EnvVar { name: setting.name.into(), value: None, value_from: Some(source) }
+            EnvVar {
+                name: setting.name.into(),
+                value: None,
+                value_from: Some(source),
+            }
         })
         .collect()
 }
@@ -69,7 +81,12 @@ pub fn http_probe(path: &str, port: &str, period: i32, failures: i32) -> Probe {
 }
 
 pub fn port(name: &str, number: i32) -> ContainerPort {
-    ContainerPort { name: Some(name.into()), container_port: number, protocol: Some("TCP".into()), ..Default::default() }
+    ContainerPort {
+        name: Some(name.into()),
+        container_port: number,
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }
 }
 
 pub fn restricted_container_security() -> SecurityContext {
@@ -77,7 +94,10 @@ pub fn restricted_container_security() -> SecurityContext {
         allow_privilege_escalation: Some(false),
         read_only_root_filesystem: Some(true),
         run_as_non_root: Some(true),
-        capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), add: None }),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            add: None,
+        }),
         ..Default::default()
     }
 }
@@ -88,7 +108,10 @@ pub fn pod_security(user: i64) -> PodSecurityContext {
         run_as_user: Some(user),
         run_as_group: Some(user),
         fs_group: Some(user),
-        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), localhost_profile: None }),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            localhost_profile: None,
+        }),
         ..Default::default()
     }
 }
@@ -111,14 +134,22 @@ pub struct AppPod<'a> {
 
 pub fn app_template(bd: &BiddingDeployment, all: &[Setting], pod: AppPod<'_>) -> PodTemplateSpec {
     let (config_hash, secret_hash) = settings::fingerprints(all, pod.component);
-    let mut mounts = vec![VolumeMount { name: "tmp".into(), mount_path: "/tmp".into(), ..Default::default() }];
+    let mut mounts = vec![VolumeMount {
+        name: "tmp".into(),
+        mount_path: "/tmp".into(),
+        ..Default::default()
+    }];
     let mut volumes = vec![Volume {
         name: "tmp".into(),
         empty_dir: Some(EmptyDirVolumeSource::default()),
         ..Default::default()
     }];
     if pod.mounts_files {
-        mounts.push(VolumeMount { name: "files".into(), mount_path: DATA_MOUNT.into(), ..Default::default() });
+        mounts.push(VolumeMount {
+            name: "files".into(),
+            mount_path: DATA_MOUNT.into(),
+            ..Default::default()
+        });
         volumes.push(Volume {
             name: "files".into(),
             persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
@@ -135,15 +166,23 @@ pub fn app_template(bd: &BiddingDeployment, all: &[Setting], pod: AppPod<'_>) ->
         env: Some(env(bd, all, pod.component)),
         ports: (!pod.ports.is_empty()).then_some(pod.ports),
         resources: Some(resources(pod.resources)),
-        liveness_probe: pod.probe_port.map(|port| http_probe("/health", port, 10, 3)),
+        liveness_probe: pod
+            .probe_port
+            .map(|port| http_probe("/health", port, 10, 3)),
         readiness_probe: pod.probe_port.map(|port| http_probe("/ready", port, 5, 3)),
-        startup_probe: pod.probe_port.map(|port| http_probe("/health", port, 5, 30)),
+        startup_probe: pod
+            .probe_port
+            .map(|port| http_probe("/health", port, 5, 30)),
         security_context: Some(restricted_container_security()),
         volume_mounts: Some(mounts),
         ..Default::default()
     };
-    let pull_secrets: Vec<LocalObjectReference> =
-        bd.spec.image_pull_secrets.iter().map(|name| LocalObjectReference { name: name.clone() }).collect();
+    let pull_secrets: Vec<LocalObjectReference> = bd
+        .spec
+        .image_pull_secrets
+        .iter()
+        .map(|name| LocalObjectReference { name: name.clone() })
+        .collect();
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(labels::labels(bd, pod.component, Some(pod.version))),

@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{
-    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetUpdateStrategy,
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+    StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Probe, SecretKeySelector, Service,
-    ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
+    ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource,
+    ExecAction, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Probe,
+    SecretKeySelector, Service, ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -58,15 +59,26 @@ pub fn postgresql_conf(db: &ManagedDatabase) -> String {
 
 pub fn config_map(bd: &BiddingDeployment, db: &ManagedDatabase) -> ConfigMap {
     ConfigMap {
-        metadata: labels::owned_meta(bd, Component::Postgres.name(bd), labels::labels(bd, Component::Postgres, None)),
-        data: Some(BTreeMap::from([("postgresql.conf".to_string(), postgresql_conf(db))])),
+        metadata: labels::owned_meta(
+            bd,
+            Component::Postgres.name(bd),
+            labels::labels(bd, Component::Postgres, None),
+        ),
+        data: Some(BTreeMap::from([(
+            "postgresql.conf".to_string(),
+            postgresql_conf(db),
+        )])),
         ..Default::default()
     }
 }
 
 pub fn headless_service(bd: &BiddingDeployment) -> Service {
     Service {
-        metadata: labels::owned_meta(bd, headless_name(bd), labels::labels(bd, Component::Postgres, None)),
+        metadata: labels::owned_meta(
+            bd,
+            headless_name(bd),
+            labels::labels(bd, Component::Postgres, None),
+        ),
         spec: Some(ServiceSpec {
             cluster_ip: Some("None".into()),
             selector: Some(labels::selector_labels(bd, Component::Postgres)),
@@ -80,7 +92,11 @@ pub fn headless_service(bd: &BiddingDeployment) -> Service {
 
 pub fn service(bd: &BiddingDeployment) -> Service {
     Service {
-        metadata: labels::owned_meta(bd, Component::Postgres.name(bd), labels::labels(bd, Component::Postgres, None)),
+        metadata: labels::owned_meta(
+            bd,
+            Component::Postgres.name(bd),
+            labels::labels(bd, Component::Postgres, None),
+        ),
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".into()),
             selector: Some(labels::selector_labels(bd, Component::Postgres)),
@@ -93,7 +109,11 @@ pub fn service(bd: &BiddingDeployment) -> Service {
 
 /// A volume claim template; StatefulSet PVCs carry no ownerReference, so they outlive the CR unless
 /// `retainOnDelete: false` asks the StatefulSet controller to delete them with it.
-pub fn claim_template(bd: &BiddingDeployment, component: Component, volume: &VolumeSpec) -> PersistentVolumeClaim {
+pub fn claim_template(
+    bd: &BiddingDeployment,
+    component: Component,
+    volume: &VolumeSpec,
+) -> PersistentVolumeClaim {
     PersistentVolumeClaim {
         metadata: ObjectMeta {
             name: Some(DATA_CLAIM.into()),
@@ -104,7 +124,10 @@ pub fn claim_template(bd: &BiddingDeployment, component: Component, volume: &Vol
             access_modes: Some(vec!["ReadWriteOnce".into()]),
             storage_class_name: volume.storage_class_name.clone(),
             resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".to_string(), Quantity(volume.size.clone()))])),
+                requests: Some(BTreeMap::from([(
+                    "storage".to_string(),
+                    Quantity(volume.size.clone()),
+                )])),
                 limits: None,
             }),
             ..Default::default()
@@ -114,7 +137,11 @@ pub fn claim_template(bd: &BiddingDeployment, component: Component, volume: &Vol
 }
 
 pub fn retention_policy(volume: &VolumeSpec) -> StatefulSetPersistentVolumeClaimRetentionPolicy {
-    let when_deleted = if volume.retain_on_delete { "Retain" } else { "Delete" };
+    let when_deleted = if volume.retain_on_delete {
+        "Retain"
+    } else {
+        "Delete"
+    };
     StatefulSetPersistentVolumeClaimRetentionPolicy {
         when_deleted: Some(when_deleted.into()),
         when_scaled: Some("Retain".into()),
@@ -123,7 +150,9 @@ pub fn retention_policy(volume: &VolumeSpec) -> StatefulSetPersistentVolumeClaim
 
 pub fn exec_probe(script: &str, period: i32, failures: i32) -> Probe {
     Probe {
-        exec: Some(ExecAction { command: Some(vec!["sh".into(), "-c".into(), script.into()]) }),
+        exec: Some(ExecAction {
+            command: Some(vec!["sh".into(), "-c".into(), script.into()]),
+        }),
         period_seconds: Some(period),
         failure_threshold: Some(failures),
         timeout_seconds: Some(5),
@@ -136,30 +165,49 @@ pub fn secret_env(name: &str, secret: String, key: &str) -> EnvVar {
         name: name.into(),
         value: None,
         value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector { name: secret, key: key.into(), optional: None }),
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret,
+                key: key.into(),
+                optional: None,
+            }),
             ..Default::default()
         }),
     }
 }
 
 pub fn plain_env(name: &str, value: &str) -> EnvVar {
-    EnvVar { name: name.into(), value: Some(value.into()), value_from: None }
+    EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
+        value_from: None,
+    }
 }
 
 pub fn empty_dir(name: &str) -> Volume {
-    Volume { name: name.into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Default::default() }
+    Volume {
+        name: name.into(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Default::default()
+    }
 }
 
 pub fn config_volume(name: &str, config_map: String) -> Volume {
     Volume {
         name: name.into(),
-        config_map: Some(ConfigMapVolumeSource { name: config_map, ..Default::default() }),
+        config_map: Some(ConfigMapVolumeSource {
+            name: config_map,
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
 
 pub fn mount(name: &str, path: &str) -> VolumeMount {
-    VolumeMount { name: name.into(), mount_path: path.into(), ..Default::default() }
+    VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        ..Default::default()
+    }
 }
 
 pub fn stateful_set(bd: &BiddingDeployment, db: &ManagedDatabase) -> StatefulSet {
@@ -168,17 +216,32 @@ pub fn stateful_set(bd: &BiddingDeployment, db: &ManagedDatabase) -> StatefulSet
     let container = Container {
         name: "postgres".into(),
         image: Some(db.image.clone()),
-        args: Some(vec!["-c".into(), "config_file=/etc/postgresql/postgresql.conf".into()]),
+        args: Some(vec![
+            "-c".into(),
+            "config_file=/etc/postgresql/postgresql.conf".into(),
+        ]),
         env: Some(vec![
             plain_env("POSTGRES_USER", USER),
             plain_env("POSTGRES_DB", DATABASE),
-            secret_env("POSTGRES_PASSWORD", super::generated_secret_name(bd), "postgres-password"),
+            secret_env(
+                "POSTGRES_PASSWORD",
+                super::generated_secret_name(bd),
+                "postgres-password",
+            ),
             plain_env("PGDATA", "/var/lib/postgresql/data/pgdata"),
         ]),
         ports: Some(vec![pod::port("postgres", PORT)]),
         resources: Some(pod::resources(&db.resources)),
-        readiness_probe: Some(exec_probe(&format!("pg_isready -U {USER} -d {DATABASE} -h 127.0.0.1"), 5, 3)),
-        liveness_probe: Some(exec_probe(&format!("pg_isready -U {USER} -d {DATABASE} -h 127.0.0.1"), 10, 6)),
+        readiness_probe: Some(exec_probe(
+            &format!("pg_isready -U {USER} -d {DATABASE} -h 127.0.0.1"),
+            5,
+            3,
+        )),
+        liveness_probe: Some(exec_probe(
+            &format!("pg_isready -U {USER} -d {DATABASE} -h 127.0.0.1"),
+            10,
+            6,
+        )),
         security_context: Some(pod::restricted_container_security()),
         volume_mounts: Some(vec![
             mount(DATA_CLAIM, "/var/lib/postgresql/data"),
@@ -194,12 +257,18 @@ pub fn stateful_set(bd: &BiddingDeployment, db: &ManagedDatabase) -> StatefulSet
             replicas: Some(1),
             service_name: Some(headless_name(bd)),
             selector: labels::selector(bd, component),
-            update_strategy: Some(StatefulSetUpdateStrategy { type_: Some("RollingUpdate".into()), rolling_update: None }),
+            update_strategy: Some(StatefulSetUpdateStrategy {
+                type_: Some("RollingUpdate".into()),
+                rolling_update: None,
+            }),
             persistent_volume_claim_retention_policy: Some(retention_policy(&db.storage)),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(labels::labels(bd, component, None)),
-                    annotations: Some(BTreeMap::from([(CONFIG_HASH_ANNOTATION.to_string(), config_hash)])),
+                    annotations: Some(BTreeMap::from([(
+                        CONFIG_HASH_ANNOTATION.to_string(),
+                        config_hash,
+                    )])),
                     ..Default::default()
                 }),
                 spec: Some(PodSpec {
@@ -232,7 +301,12 @@ mod tests {
     #[test]
     fn postgresql_conf_has_the_guides_parameters() {
         let conf = postgresql_conf(&ManagedDatabase::default());
-        for line in ["max_connections = 200", "shared_buffers = 1GB", "effective_cache_size = 3GB", "listen_addresses = '*'"] {
+        for line in [
+            "max_connections = 200",
+            "shared_buffers = 1GB",
+            "effective_cache_size = 3GB",
+            "listen_addresses = '*'",
+        ] {
             assert!(conf.contains(line), "postgresql.conf lacks {line}");
         }
     }
@@ -245,7 +319,10 @@ mod tests {
         after.spec.version = "9.9.9".into();
         let obs = observed();
         let pick = |bd: &BiddingDeployment| {
-            render_all(bd, &obs).into_iter().filter(|c| c.component == Component::Postgres).collect::<Vec<_>>()
+            render_all(bd, &obs)
+                .into_iter()
+                .filter(|c| c.component == Component::Postgres)
+                .collect::<Vec<_>>()
         };
         assert_eq!(pick(&before), pick(&after));
         let _ = settings(&before, &obs);
@@ -260,7 +337,11 @@ mod tests {
             let children = render_all(bd, &observed());
             let sts = find(&children, "StatefulSet", "bids-postgres").clone();
             let spec = &sts["spec"];
-            (spec["selector"].clone(), spec["volumeClaimTemplates"].clone(), spec["serviceName"].clone())
+            (
+                spec["selector"].clone(),
+                spec["volumeClaimTemplates"].clone(),
+                spec["serviceName"].clone(),
+            )
         };
         assert_eq!(immutable(&before), immutable(&after));
     }
@@ -268,8 +349,14 @@ mod tests {
     #[test]
     fn database_volumes_are_retained_unless_the_spec_says_otherwise() {
         let mut db = ManagedDatabase::default();
-        assert_eq!(retention_policy(&db.storage).when_deleted.as_deref(), Some("Retain"));
+        assert_eq!(
+            retention_policy(&db.storage).when_deleted.as_deref(),
+            Some("Retain")
+        );
         db.storage.retain_on_delete = false;
-        assert_eq!(retention_policy(&db.storage).when_deleted.as_deref(), Some("Delete"));
+        assert_eq!(
+            retention_policy(&db.storage).when_deleted.as_deref(),
+            Some("Delete")
+        );
     }
 }

@@ -10,11 +10,18 @@ use crate::crd::BiddingDeployment;
 pub fn deployment(bd: &BiddingDeployment, all: &[Setting], version: &str) -> Deployment {
     let component = Component::Scheduler;
     Deployment {
-        metadata: labels::owned_meta(bd, component.name(bd), labels::labels(bd, component, Some(version))),
+        metadata: labels::owned_meta(
+            bd,
+            component.name(bd),
+            labels::labels(bd, component, Some(version)),
+        ),
         spec: Some(DeploymentSpec {
             replicas: Some(1),
             selector: labels::selector(bd, component),
-            strategy: Some(DeploymentStrategy { type_: Some("Recreate".into()), rolling_update: None }),
+            strategy: Some(DeploymentStrategy {
+                type_: Some("Recreate".into()),
+                rolling_update: None,
+            }),
             template: pod::app_template(
                 bd,
                 all,
@@ -44,8 +51,13 @@ mod tests {
     fn there_is_exactly_one_scheduler_and_it_is_never_doubled_during_a_rollout() {
         let mut bd = sample();
         bd.spec.api.replicas = 7;
-        let spec = deployment(&bd, &settings(&bd, &observed()), "1.0.0").spec.unwrap_or_default();
+        let spec = deployment(&bd, &settings(&bd, &observed()), "1.0.0")
+            .spec
+            .unwrap_or_default();
         assert_eq!(spec.replicas, Some(1));
-        assert_eq!(spec.strategy.and_then(|s| s.type_).as_deref(), Some("Recreate"));
+        assert_eq!(
+            spec.strategy.and_then(|s| s.type_).as_deref(),
+            Some("Recreate")
+        );
     }
 }

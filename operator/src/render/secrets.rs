@@ -12,7 +12,13 @@ use super::settings::connection_secret_name;
 use super::Credentials;
 use crate::crd::BiddingDeployment;
 
-const KEYS: [&str; 5] = ["jwt-secret", "encryption-key", "admin-password", "postgres-password", "redis-password"];
+const KEYS: [&str; 5] = [
+    "jwt-secret",
+    "encryption-key",
+    "admin-password",
+    "postgres-password",
+    "redis-password",
+];
 
 /// Fresh random credentials (48 alphanumeric characters: URL-safe, so they embed in connection URLs unescaped).
 pub fn generate_credentials() -> Credentials {
@@ -44,7 +50,11 @@ pub fn generated_secret(bd: &BiddingDeployment, credentials: &Credentials) -> Se
         .map(|(key, value)| (key.to_string(), ByteString(value.as_bytes().to_vec())))
         .collect();
     Secret {
-        metadata: labels::owned_meta(bd, super::generated_secret_name(bd), labels::labels(bd, Component::Config, None)),
+        metadata: labels::owned_meta(
+            bd,
+            super::generated_secret_name(bd),
+            labels::labels(bd, Component::Config, None),
+        ),
         type_: Some("Opaque".into()),
         data: Some(data),
         ..Default::default()
@@ -71,13 +81,23 @@ pub fn read_credentials(secret: &Secret) -> Result<Credentials, String> {
 pub fn connection_secret(bd: &BiddingDeployment, credentials: &Credentials) -> Secret {
     let mut data = BTreeMap::new();
     if bd.spec.database.managed().is_some() {
-        data.insert("database-url".to_string(), ByteString(super::postgres::url(bd, credentials).into_bytes()));
+        data.insert(
+            "database-url".to_string(),
+            ByteString(super::postgres::url(bd, credentials).into_bytes()),
+        );
     }
     if bd.spec.redis.managed().is_some() {
-        data.insert("redis-url".to_string(), ByteString(super::redis::url(bd, credentials).into_bytes()));
+        data.insert(
+            "redis-url".to_string(),
+            ByteString(super::redis::url(bd, credentials).into_bytes()),
+        );
     }
     Secret {
-        metadata: labels::owned_meta(bd, connection_secret_name(bd), labels::labels(bd, Component::Config, None)),
+        metadata: labels::owned_meta(
+            bd,
+            connection_secret_name(bd),
+            labels::labels(bd, Component::Config, None),
+        ),
         type_: Some("Opaque".into()),
         data: Some(data),
         ..Default::default()
@@ -93,9 +113,15 @@ mod tests {
     fn generated_credentials_read_back_identically_and_differ_per_install() {
         let bd = sample();
         let credentials = generate_credentials();
-        assert_eq!(read_credentials(&generated_secret(&bd, &credentials)), Ok(credentials.clone()));
+        assert_eq!(
+            read_credentials(&generated_secret(&bd, &credentials)),
+            Ok(credentials.clone())
+        );
         assert_ne!(generate_credentials(), credentials);
-        assert!(credentials.jwt_secret.len() >= 32, "the service requires JWT secrets of at least 32 characters");
+        assert!(
+            credentials.jwt_secret.len() >= 32,
+            "the service requires JWT secrets of at least 32 characters"
+        );
     }
 
     #[test]
@@ -104,15 +130,28 @@ mod tests {
         if let Some(data) = secret.data.as_mut() {
             data.remove("redis-password");
         }
-        assert_eq!(read_credentials(&secret), Err("key redis-password missing".into()));
+        assert_eq!(
+            read_credentials(&secret),
+            Err("key redis-password missing".into())
+        );
     }
 
     #[test]
     fn external_services_leave_no_url_in_the_connection_secret() {
         let mut bd = sample();
-        let reference = crate::crd::SecretKeyRef { name: "ext".into(), key: "url".into() };
-        bd.spec.database.external = Some(crate::crd::ExternalService { url_secret_ref: reference.clone() });
-        bd.spec.redis.external = Some(crate::crd::ExternalService { url_secret_ref: reference });
-        assert_eq!(connection_secret(&bd, &generate_credentials()).data, Some(BTreeMap::new()));
+        let reference = crate::crd::SecretKeyRef {
+            name: "ext".into(),
+            key: "url".into(),
+        };
+        bd.spec.database.external = Some(crate::crd::ExternalService {
+            url_secret_ref: reference.clone(),
+        });
+        bd.spec.redis.external = Some(crate::crd::ExternalService {
+            url_secret_ref: reference,
+        });
+        assert_eq!(
+            connection_secret(&bd, &generate_credentials()).data,
+            Some(BTreeMap::new())
+        );
     }
 }

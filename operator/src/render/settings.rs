@@ -49,7 +49,11 @@ pub enum Value {
     Plain(String),
     /// A Secret key. `known` is the content when the operator manages that Secret (it feeds the fingerprint);
     /// a user's Secret is fingerprinted by its reference.
-    Secret { name: String, key: String, known: Option<String> },
+    Secret {
+        name: String,
+        key: String,
+        known: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -69,13 +73,20 @@ pub fn connection_secret_name(bd: &BiddingDeployment) -> String {
     format!("{}-connection", bd.name_any())
 }
 
-
 fn generated(bd: &BiddingDeployment, key: &str, value: &str) -> Value {
-    Value::Secret { name: super::generated_secret_name(bd), key: key.into(), known: Some(value.into()) }
+    Value::Secret {
+        name: super::generated_secret_name(bd),
+        key: key.into(),
+        known: Some(value.into()),
+    }
 }
 
 fn user_secret(reference: &crate::crd::SecretKeyRef) -> Value {
-    Value::Secret { name: reference.name.clone(), key: reference.key.clone(), known: None }
+    Value::Secret {
+        name: reference.name.clone(),
+        key: reference.key.clone(),
+        known: None,
+    }
 }
 
 fn plain(value: impl ToString) -> Value {
@@ -123,49 +134,142 @@ pub fn settings(bd: &BiddingDeployment, observed: &Observed) -> Vec<Setting> {
         LogFormat::Text => "text",
     };
     let mut all = vec![
-        Setting { name: "DATABASE_URL", value: database_url, used_by: APP },
-        Setting { name: "DATABASE_POOL_SIZE", value: plain(spec.database.pool_size), used_by: SERVING },
-        Setting { name: "REDIS_URL", value: redis_url, used_by: SERVING },
-        Setting { name: "WORKER_CONCURRENCY", value: plain(spec.worker.concurrency), used_by: &[Worker] },
-        Setting { name: "JWT_SECRET", value: jwt, used_by: &[Api] },
-        Setting { name: "ENCRYPTION_KEY", value: encryption, used_by: LLM },
-        Setting { name: "LOG_LEVEL", value: plain(log_level), used_by: APP },
-        Setting { name: "LOG_FORMAT", value: plain(log_format), used_by: APP },
-        Setting { name: "UPLOAD_PATH", value: plain(format!("{DATA_MOUNT}/uploads")), used_by: FILES },
-        Setting { name: "OUTPUT_PATH", value: plain(format!("{DATA_MOUNT}/outputs")), used_by: FILES },
+        Setting {
+            name: "DATABASE_URL",
+            value: database_url,
+            used_by: APP,
+        },
+        Setting {
+            name: "DATABASE_POOL_SIZE",
+            value: plain(spec.database.pool_size),
+            used_by: SERVING,
+        },
+        Setting {
+            name: "REDIS_URL",
+            value: redis_url,
+            used_by: SERVING,
+        },
+        Setting {
+            name: "WORKER_CONCURRENCY",
+            value: plain(spec.worker.concurrency),
+            used_by: &[Worker],
+        },
+        Setting {
+            name: "JWT_SECRET",
+            value: jwt,
+            used_by: &[Api],
+        },
+        Setting {
+            name: "ENCRYPTION_KEY",
+            value: encryption,
+            used_by: LLM,
+        },
+        Setting {
+            name: "LOG_LEVEL",
+            value: plain(log_level),
+            used_by: APP,
+        },
+        Setting {
+            name: "LOG_FORMAT",
+            value: plain(log_format),
+            used_by: APP,
+        },
+        Setting {
+            name: "UPLOAD_PATH",
+            value: plain(format!("{DATA_MOUNT}/uploads")),
+            used_by: FILES,
+        },
+        Setting {
+            name: "OUTPUT_PATH",
+            value: plain(format!("{DATA_MOUNT}/outputs")),
+            used_by: FILES,
+        },
         // Bytes: the service compares request sizes against it.
         Setting {
             name: "MAX_FILE_SIZE",
             value: plain(i64::from(spec.max_upload_mib) * 1024 * 1024),
             used_by: &[Api],
         },
-        Setting { name: "LLM_PROVIDER", value: plain(&spec.llm.provider), used_by: LLM },
+        Setting {
+            name: "LLM_PROVIDER",
+            value: plain(&spec.llm.provider),
+            used_by: LLM,
+        },
     ];
     if let Some(reference) = &spec.llm.api_key_secret_ref {
-        all.push(Setting { name: "LLM_API_KEY", value: user_secret(reference), used_by: LLM });
+        all.push(Setting {
+            name: "LLM_API_KEY",
+            value: user_secret(reference),
+            used_by: LLM,
+        });
     }
-    all.push(Setting { name: "LLM_MODEL", value: plain(&spec.llm.model), used_by: LLM });
+    all.push(Setting {
+        name: "LLM_MODEL",
+        value: plain(&spec.llm.model),
+        used_by: LLM,
+    });
     if let Some(base_url) = &spec.llm.base_url {
-        all.push(Setting { name: "LLM_BASE_URL", value: plain(base_url), used_by: LLM });
+        all.push(Setting {
+            name: "LLM_BASE_URL",
+            value: plain(base_url),
+            used_by: LLM,
+        });
     }
     all.extend([
-        Setting { name: "LLM_TIMEOUT", value: plain(spec.llm.timeout_seconds), used_by: LLM },
-        Setting { name: "LLM_MAX_RETRIES", value: plain(spec.llm.max_retries), used_by: LLM },
-        Setting { name: "METRICS_ENABLED", value: plain("true"), used_by: SERVING },
-        Setting { name: "METRICS_PORT", value: plain(METRICS_PORT), used_by: SERVING },
+        Setting {
+            name: "LLM_TIMEOUT",
+            value: plain(spec.llm.timeout_seconds),
+            used_by: LLM,
+        },
+        Setting {
+            name: "LLM_MAX_RETRIES",
+            value: plain(spec.llm.max_retries),
+            used_by: LLM,
+        },
+        Setting {
+            name: "METRICS_ENABLED",
+            value: plain("true"),
+            used_by: SERVING,
+        },
+        Setting {
+            name: "METRICS_PORT",
+            value: plain(METRICS_PORT),
+            used_by: SERVING,
+        },
         // The monitor serves its pages on API_PORT too; its Service exposes them as 5555.
-        Setting { name: "API_PORT", value: plain(API_PORT), used_by: &[Api, Monitor] },
-        Setting { name: "UI_PORT", value: plain(UI_PORT), used_by: &[Api] },
-        Setting { name: "ADMIN_EMAIL", value: plain(&spec.security.admin_email), used_by: &[Api, Migration] },
-        Setting { name: "ADMIN_PASSWORD", value: admin_password, used_by: &[Api, Migration] },
-        Setting { name: "RETENTION_DAYS", value: plain(spec.retention_days), used_by: &[Scheduler] },
+        Setting {
+            name: "API_PORT",
+            value: plain(API_PORT),
+            used_by: &[Api, Monitor],
+        },
+        Setting {
+            name: "UI_PORT",
+            value: plain(UI_PORT),
+            used_by: &[Api],
+        },
+        Setting {
+            name: "ADMIN_EMAIL",
+            value: plain(&spec.security.admin_email),
+            used_by: &[Api, Migration],
+        },
+        Setting {
+            name: "ADMIN_PASSWORD",
+            value: admin_password,
+            used_by: &[Api, Migration],
+        },
+        Setting {
+            name: "RETENTION_DAYS",
+            value: plain(spec.retention_days),
+            used_by: &[Scheduler],
+        },
     ]);
     all
 }
 
 /// Settings one component reads.
 pub fn for_component(all: &[Setting], component: Component) -> impl Iterator<Item = &Setting> {
-    all.iter().filter(move |setting| setting.used_by.contains(&component))
+    all.iter()
+        .filter(move |setting| setting.used_by.contains(&component))
 }
 
 /// sha256 of the config values and of the secret values (or references) one component reads, so that a change
@@ -189,7 +293,10 @@ pub fn fingerprints(all: &[Setting], component: Component) -> (String, String) {
             }
         }
     }
-    (hex::encode(config.finalize()), hex::encode(secret.finalize()))
+    (
+        hex::encode(config.finalize()),
+        hex::encode(secret.finalize()),
+    )
 }
 
 #[cfg(test)]
@@ -200,16 +307,25 @@ mod tests {
     #[test]
     fn every_rendered_name_is_in_the_shared_list_and_each_appears_once() {
         let mut bd = sample();
-        bd.spec.llm.api_key_secret_ref = Some(crate::crd::SecretKeyRef { name: "llm".into(), key: "key".into() });
+        bd.spec.llm.api_key_secret_ref = Some(crate::crd::SecretKeyRef {
+            name: "llm".into(),
+            key: "key".into(),
+        });
         bd.spec.llm.base_url = Some("https://llm.example/v1".into());
         let names: Vec<&str> = settings(&bd, &observed()).iter().map(|s| s.name).collect();
-        assert_eq!(names, ENV_VARS, "with every option set the operator renders exactly the shared list, in order");
+        assert_eq!(
+            names, ENV_VARS,
+            "with every option set the operator renders exactly the shared list, in order"
+        );
     }
 
     /// The service's list (`workloads/service/src/config/env_names.rs`) and ours must agree both ways.
     #[test]
     fn the_service_reads_exactly_the_names_the_operator_renders() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../workloads/service/src/config/env_names.rs");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../workloads/service/src/config/env_names.rs"
+        );
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
             panic!("the service's env var list {path} is missing ({e}); it is the other half of this contract")
         });
@@ -217,11 +333,24 @@ mod tests {
             .split('"')
             .skip(1)
             .step_by(2)
-            .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()))
+            .filter(|name| {
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+            })
             .collect();
         let ours: std::collections::BTreeSet<&str> = ENV_VARS.iter().copied().collect();
-        assert_eq!(ours.difference(&service).collect::<Vec<_>>(), Vec::<&&str>::new(), "rendered but not read by the service");
-        assert_eq!(service.difference(&ours).collect::<Vec<_>>(), Vec::<&&str>::new(), "read by the service but not renderable");
+        assert_eq!(
+            ours.difference(&service).collect::<Vec<_>>(),
+            Vec::<&&str>::new(),
+            "rendered but not read by the service"
+        );
+        assert_eq!(
+            service.difference(&ours).collect::<Vec<_>>(),
+            Vec::<&&str>::new(),
+            "read by the service but not renderable"
+        );
     }
 
     #[test]
@@ -229,12 +358,23 @@ mod tests {
         let before = sample();
         let mut after = before.clone();
         after.spec.llm.model = "deepseek-reasoner".into();
-        let (a, b) = (settings(&before, &observed()), settings(&after, &observed()));
+        let (a, b) = (
+            settings(&before, &observed()),
+            settings(&after, &observed()),
+        );
         for component in [Api, Worker] {
-            assert_ne!(fingerprints(&a, component), fingerprints(&b, component), "{component:?} must roll");
+            assert_ne!(
+                fingerprints(&a, component),
+                fingerprints(&b, component),
+                "{component:?} must roll"
+            );
         }
         for component in [Scheduler, Monitor, Migration] {
-            assert_eq!(fingerprints(&a, component), fingerprints(&b, component), "{component:?} must not roll");
+            assert_eq!(
+                fingerprints(&a, component),
+                fingerprints(&b, component),
+                "{component:?} must not roll"
+            );
         }
     }
 
@@ -243,7 +383,10 @@ mod tests {
         let before = sample();
         let mut after = before.clone();
         after.spec.worker.concurrency = 8;
-        let (a, b) = (settings(&before, &observed()), settings(&after, &observed()));
+        let (a, b) = (
+            settings(&before, &observed()),
+            settings(&after, &observed()),
+        );
         assert_ne!(fingerprints(&a, Worker), fingerprints(&b, Worker));
         for component in [Api, Scheduler, Monitor, Migration] {
             assert_eq!(fingerprints(&a, component), fingerprints(&b, component));

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PersistentVolumeClaimSpec, VolumeResourceRequirements};
+use k8s_openapi::api::core::v1::{
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, VolumeResourceRequirements,
+};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::ResourceExt;
 
@@ -32,7 +34,10 @@ pub fn files_claim(bd: &BiddingDeployment) -> PersistentVolumeClaim {
             access_modes: Some(vec![access_mode.into()]),
             storage_class_name: storage.storage_class_name.clone(),
             resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".to_string(), Quantity(storage.size.clone()))])),
+                requests: Some(BTreeMap::from([(
+                    "storage".to_string(),
+                    Quantity(storage.size.clone()),
+                )])),
                 limits: None,
             }),
             ..Default::default()
@@ -51,6 +56,9 @@ mod tests {
         let mut bd = sample();
         assert_eq!(files_claim(&bd).metadata.owner_references, None);
         bd.spec.storage.retain_on_delete = false;
-        assert_eq!(files_claim(&bd).metadata.owner_references.map(|o| o.len()), Some(1));
+        assert_eq!(
+            files_claim(&bd).metadata.owner_references.map(|o| o.len()),
+            Some(1)
+        );
     }
 }

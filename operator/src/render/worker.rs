@@ -10,9 +10,18 @@ use crate::crd::BiddingDeployment;
 pub fn deployment(bd: &BiddingDeployment, all: &[Setting], version: &str) -> Deployment {
     let component = Component::Worker;
     Deployment {
-        metadata: labels::owned_meta(bd, component.name(bd), labels::labels(bd, component, Some(version))),
+        metadata: labels::owned_meta(
+            bd,
+            component.name(bd),
+            labels::labels(bd, component, Some(version)),
+        ),
         spec: Some(DeploymentSpec {
-            replicas: bd.spec.worker.autoscaling.is_none().then_some(bd.spec.worker.replicas),
+            replicas: bd
+                .spec
+                .worker
+                .autoscaling
+                .is_none()
+                .then_some(bd.spec.worker.replicas),
             selector: labels::selector(bd, component),
             strategy: Some(super::api::rolling_without_capacity_loss()),
             template: pod::app_template(
@@ -47,10 +56,19 @@ mod tests {
         let spec = deployment.spec.unwrap_or_default();
         assert_eq!(spec.replicas, Some(3));
         let container = &spec.template.spec.unwrap_or_default().containers[0];
-        let limits = container.resources.as_ref().and_then(|r| r.limits.clone()).unwrap_or_default();
+        let limits = container
+            .resources
+            .as_ref()
+            .and_then(|r| r.limits.clone())
+            .unwrap_or_default();
         assert_eq!(limits.get("cpu").map(|q| q.0.as_str()), Some("2"));
         assert_eq!(limits.get("memory").map(|q| q.0.as_str()), Some("4Gi"));
-        let env: Vec<&str> = container.env.iter().flatten().map(|e| e.name.as_str()).collect();
+        let env: Vec<&str> = container
+            .env
+            .iter()
+            .flatten()
+            .map(|e| e.name.as_str())
+            .collect();
         assert!(env.contains(&"WORKER_CONCURRENCY") && !env.contains(&"JWT_SECRET"));
     }
 }

@@ -40,11 +40,20 @@ pub async fn install_crd(client: &Client) {
         Ok(_) => {}
         Err(kube::Error::Api(status)) if status.code == 409 => {
             let mut replacement = crd.clone();
-            let current = crds.get(&name).await.unwrap_or_else(|e| panic!("reading CRD: {e}"));
+            let current = crds
+                .get(&name)
+                .await
+                .unwrap_or_else(|e| panic!("reading CRD: {e}"));
             replacement.metadata.resource_version = current.resource_version();
             // Parallel tests install it at once: a conflict means another one just did.
-            if let Err(e) = crds.replace(&name, &PostParams::default(), &replacement).await {
-                assert!(matches!(&e, kube::Error::Api(s) if s.code == 409), "replacing CRD: {e}");
+            if let Err(e) = crds
+                .replace(&name, &PostParams::default(), &replacement)
+                .await
+            {
+                assert!(
+                    matches!(&e, kube::Error::Api(s) if s.code == 409),
+                    "replacing CRD: {e}"
+                );
             }
         }
         Err(e) => panic!("installing CRD: {e}"),
@@ -54,7 +63,11 @@ pub async fn install_crd(client: &Client) {
         let name = name.clone();
         async move {
             let crd = crds.get(&name).await.ok()?;
-            let established = crd.status?.conditions?.iter().any(|c| c.type_ == "Established" && c.status == "True");
+            let established = crd
+                .status?
+                .conditions?
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True");
             established.then_some(())
         }
     })
@@ -64,15 +77,30 @@ pub async fn install_crd(client: &Client) {
 /// A fresh namespace per test, so tests run in parallel.
 pub async fn namespace(client: &Client, prefix: &str) -> String {
     let name = format!("{prefix}-{}", &uuid_like()[..8]);
-    let ns = Namespace { metadata: kube::api::ObjectMeta { name: Some(name.clone()), ..Default::default() }, ..Default::default() };
-    Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.unwrap_or_else(|e| panic!("namespace: {e}"));
+    let ns = Namespace {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.clone()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap_or_else(|e| panic!("namespace: {e}"));
     name
 }
 
 fn uuid_like() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{:016x}", nanos.wrapping_mul(6364136223846793005) ^ u128::from(std::process::id()))
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{:016x}",
+        nanos.wrapping_mul(6364136223846793005) ^ u128::from(std::process::id())
+    )
 }
 
 pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
@@ -106,10 +134,18 @@ impl Drop for Operator {
 /// The controller in-process, watching only `ns`.
 pub async fn start_operator(client: &Client, ns: &str) -> Operator {
     let metrics = Metrics::shared();
-    let capabilities = Capabilities::discover(client).await.unwrap_or_else(|e| panic!("discovery: {e}"));
-    let ctx = Arc::new(Context::new(client.clone(), metrics.clone(), capabilities, "test"));
+    let capabilities = Capabilities::discover(client)
+        .await
+        .unwrap_or_else(|e| panic!("discovery: {e}"));
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        metrics.clone(),
+        capabilities,
+        "test",
+    ));
     let (client, ns) = (client.clone(), ns.to_string());
-    let task = tokio::spawn(async move { aibid_operator::run::controller(client, ctx, Some(&ns)).await });
+    let task =
+        tokio::spawn(async move { aibid_operator::run::controller(client, ctx, Some(&ns)).await });
     Operator { metrics, task }
 }
 
@@ -121,8 +157,11 @@ pub fn sample(name: &str, ns: &str) -> BiddingDeployment {
 }
 
 pub async fn create(client: &Client, bd: &BiddingDeployment) {
-    let api: Api<BiddingDeployment> = Api::namespaced(client.clone(), &bd.namespace().unwrap_or_default());
-    api.create(&PostParams::default(), bd).await.unwrap_or_else(|e| panic!("create CR: {e}"));
+    let api: Api<BiddingDeployment> =
+        Api::namespaced(client.clone(), &bd.namespace().unwrap_or_default());
+    api.create(&PostParams::default(), bd)
+        .await
+        .unwrap_or_else(|e| panic!("create CR: {e}"));
 }
 
 pub fn resource(api_version: &str, kind: &str) -> ApiResource {
@@ -130,29 +169,66 @@ pub fn resource(api_version: &str, kind: &str) -> ApiResource {
     ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(group, version, kind))
 }
 
-pub async fn get(client: &Client, ns: &str, api_version: &str, kind: &str, name: &str) -> Option<DynamicObject> {
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &resource(api_version, kind));
-    api.get_opt(name).await.unwrap_or_else(|e| panic!("get {kind} {name}: {e}"))
+pub async fn get(
+    client: &Client,
+    ns: &str,
+    api_version: &str,
+    kind: &str,
+    name: &str,
+) -> Option<DynamicObject> {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), ns, &resource(api_version, kind));
+    api.get_opt(name)
+        .await
+        .unwrap_or_else(|e| panic!("get {kind} {name}: {e}"))
 }
 
-pub async fn wait_exists(client: &Client, ns: &str, api_version: &str, kind: &str, name: &str) -> DynamicObject {
-    wait_for(&format!("{kind} {name}"), Duration::from_secs(60), || get(client, ns, api_version, kind, name)).await
+pub async fn wait_exists(
+    client: &Client,
+    ns: &str,
+    api_version: &str,
+    kind: &str,
+    name: &str,
+) -> DynamicObject {
+    wait_for(&format!("{kind} {name}"), Duration::from_secs(60), || {
+        get(client, ns, api_version, kind, name)
+    })
+    .await
 }
 
 pub async fn bd(client: &Client, ns: &str, name: &str) -> BiddingDeployment {
-    Api::<BiddingDeployment>::namespaced(client.clone(), ns).get(name).await.unwrap_or_else(|e| panic!("get CR: {e}"))
+    Api::<BiddingDeployment>::namespaced(client.clone(), ns)
+        .get(name)
+        .await
+        .unwrap_or_else(|e| panic!("get CR: {e}"))
 }
 
 pub fn condition(bd: &BiddingDeployment, kind: &str) -> Option<(String, String, String)> {
-    bd.status.as_ref()?.conditions.iter().find(|c| c.type_ == kind).map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+    bd.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == kind)
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
 }
 
-pub async fn wait_condition(client: &Client, ns: &str, name: &str, kind: &str, status: &str, reason: &str) -> BiddingDeployment {
-    wait_for(&format!("{kind}={status} ({reason})"), Duration::from_secs(60), || async {
-        let bd = bd(client, ns, name).await;
-        let (s, r, _) = condition(&bd, kind)?;
-        (s == status && r == reason).then_some(bd)
-    })
+pub async fn wait_condition(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    kind: &str,
+    status: &str,
+    reason: &str,
+) -> BiddingDeployment {
+    wait_for(
+        &format!("{kind}={status} ({reason})"),
+        Duration::from_secs(60),
+        || async {
+            let bd = bd(client, ns, name).await;
+            let (s, r, _) = condition(&bd, kind)?;
+            (s == status && r == reason).then_some(bd)
+        },
+    )
     .await
 }
 
@@ -160,30 +236,51 @@ pub async fn wait_condition(client: &Client, ns: &str, name: &str, kind: &str, s
 pub async fn complete_migration(client: &Client, ns: &str) {
     let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(client.clone(), ns);
     let job = wait_for("migration Job", Duration::from_secs(60), || async {
-        jobs.list(&ListParams::default()).await.ok()?.items.into_iter().next()
+        jobs.list(&ListParams::default())
+            .await
+            .ok()?
+            .items
+            .into_iter()
+            .next()
     })
     .await;
     let now = k8s_openapi::jiff::Timestamp::now().to_string();
     let status = json!({"status": {"succeeded": 1, "startTime": now, "completionTime": now,
         "conditions": [{"type": "Complete", "status": "True", "lastTransitionTime": now}]}});
-    jobs.patch_status(&job.name_any(), &PatchParams::default(), &Patch::Merge(&status))
-        .await
-        .unwrap_or_else(|e| panic!("completing Job: {e}"));
+    jobs.patch_status(
+        &job.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&status),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("completing Job: {e}"));
 }
 
 /// Stand in for the workload controllers: mark a Deployment/StatefulSet as fully rolled out and ready.
 pub async fn mark_ready(client: &Client, ns: &str, kind: &str, name: &str) {
     let object = wait_exists(client, ns, "apps/v1", kind, name).await;
-    let replicas = object.data.pointer("/spec/replicas").and_then(|v| v.as_i64()).unwrap_or(1);
+    let replicas = object
+        .data
+        .pointer("/spec/replicas")
+        .and_then(|v| v.as_i64())
+        .unwrap_or(1);
     let generation = object.metadata.generation.unwrap_or(1);
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &resource("apps/v1", kind));
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), ns, &resource("apps/v1", kind));
     let status = json!({"status": {"observedGeneration": generation, "replicas": replicas, "readyReplicas": replicas,
         "updatedReplicas": replicas, "availableReplicas": replicas, "currentReplicas": replicas}});
-    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&status)).await.unwrap_or_else(|e| panic!("status of {kind} {name}: {e}"));
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .unwrap_or_else(|e| panic!("status of {kind} {name}: {e}"));
 }
 
 pub async fn mark_all_ready(client: &Client, ns: &str, name: &str) {
-    for (kind, component) in [("Deployment", "api"), ("Deployment", "worker"), ("StatefulSet", "postgres"), ("StatefulSet", "redis")] {
+    for (kind, component) in [
+        ("Deployment", "api"),
+        ("Deployment", "worker"),
+        ("StatefulSet", "postgres"),
+        ("StatefulSet", "redis"),
+    ] {
         mark_ready(client, ns, kind, &format!("{name}-{component}")).await;
     }
 }
@@ -192,13 +289,27 @@ pub async fn mark_all_ready(client: &Client, ns: &str, name: &str) {
 pub async fn child_versions(client: &Client, ns: &str) -> BTreeMap<String, String> {
     let mut versions = BTreeMap::new();
     for (api_version, kind) in [
-        ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "Service"), ("v1", "ServiceAccount"), ("v1", "PersistentVolumeClaim"),
-        ("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("batch/v1", "Job"), ("networking.k8s.io/v1", "Ingress"),
+        ("v1", "ConfigMap"),
+        ("v1", "Secret"),
+        ("v1", "Service"),
+        ("v1", "ServiceAccount"),
+        ("v1", "PersistentVolumeClaim"),
+        ("apps/v1", "Deployment"),
+        ("apps/v1", "StatefulSet"),
+        ("batch/v1", "Job"),
+        ("networking.k8s.io/v1", "Ingress"),
     ] {
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &resource(api_version, kind));
-        let list = api.list(&ListParams::default().labels("app.kubernetes.io/managed-by=aibid-operator")).await.unwrap_or_else(|e| panic!("list {kind}: {e}"));
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), ns, &resource(api_version, kind));
+        let list = api
+            .list(&ListParams::default().labels("app.kubernetes.io/managed-by=aibid-operator"))
+            .await
+            .unwrap_or_else(|e| panic!("list {kind}: {e}"));
         for item in list.items {
-            versions.insert(format!("{kind}/{}", item.name_any()), item.resource_version().unwrap_or_default());
+            versions.insert(
+                format!("{kind}/{}", item.name_any()),
+                item.resource_version().unwrap_or_default(),
+            );
         }
     }
     versions
