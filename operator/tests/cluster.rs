@@ -376,3 +376,32 @@ async fn bd_generation_observed(client: &kube::Client, ns: &str) -> bool {
     let bd = bd(client, ns, "bids").await;
     bd.status.and_then(|s| s.observed_generation) == bd.metadata.generation
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scale_subresource_scales_the_api() {
+    let client = client().await;
+    let (ns, _operator) = converged(&client, "scale").await;
+    let api = Api::<BiddingDeployment>::namespaced(client.clone(), &ns);
+    api.patch_scale(
+        "bids",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"replicas": 5}})),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("scaling: {e}"));
+    wait_for(
+        "API Deployment with 5 replicas",
+        Duration::from_secs(60),
+        || async {
+            let deployment = get(&client, &ns, "apps/v1", "Deployment", "bids-api").await?;
+            (deployment.data["spec"]["replicas"] == 5).then_some(())
+        },
+    )
+    .await;
+    let worker = get(&client, &ns, "apps/v1", "Deployment", "bids-worker").await;
+    assert_eq!(
+        worker.map(|w| w.data["spec"]["replicas"].clone()),
+        Some(json!(3)),
+        "workers keep their own count"
+    );
+}

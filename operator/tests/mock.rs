@@ -165,3 +165,17 @@ async fn repeated_failures_back_off_exponentially_up_to_five_minutes() {
     let delays: Vec<u64> = (0..10).map(|_| ctx.backoff(&bd).as_secs()).collect();
     assert_eq!(delays, vec![2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
 }
+
+#[tokio::test]
+async fn nothing_is_applied_once_the_cr_is_being_deleted() {
+    let (client, log) = mock(vec![]);
+    let mut bd = sample();
+    bd.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::now(),
+    ));
+    reconcile::reconcile(Arc::new(bd), context(client))
+        .await
+        .unwrap_or_else(|e| panic!("reconcile: {e}"));
+    let requests = log.lock().unwrap_or_else(|p| p.into_inner()).len();
+    assert_eq!(requests, 0, "a CR being deleted must not be touched");
+}
