@@ -9,9 +9,11 @@ ROOT=$PWD
 export AIBID_SHARED="${AIBID_SHARED:-$ROOT/../shared}"
 export AIBID_TEST_TMP="${AIBID_TEST_TMP:-$(mktemp -d /tmp/aibid-bench.XXXXXX)}"
 COUNT="${COUNT:-500}"
+# PROFILE=dev uses the dev profile (dependencies at opt-level 2) when a release build is too slow to wait for.
+if [[ "${PROFILE:-release}" == dev ]]; then build=(); bin=target/debug; else build=(--release); bin=target/release; fi
 
-echo "== 1. render one BiddingDeployment (release build)"
-cargo run -q --release -p aibid-operator --example bench_render -- manifests/samples/production.yaml
+echo "== 1. render one BiddingDeployment (${PROFILE:-release} build)"
+cargo run -q "${build[@]}" -p aibid-operator --example bench_render -- manifests/samples/production.yaml
 
 echo "== 2. operator memory with $COUNT BiddingDeployments"
 CLEANUPS=()
@@ -22,7 +24,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # shellcheck source=env/k8s.sh
 source hack/env/k8s.sh
 export KUBECONFIG="$AIBID_TEST_KUBECONFIG"
-cargo build -q --release -p aibid-operator
+cargo build -q "${build[@]}" -p aibid-operator --bin aibid-operator
 kubectl apply -f crds/aibid.dev.yaml >/dev/null
 kubectl wait --for=condition=Established crd/biddingdeployments.aibid.dev >/dev/null
 kubectl create namespace bench >/dev/null
@@ -30,7 +32,7 @@ kubectl create namespace aibid-system >/dev/null
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 http_port=$(free_port)
-target/release/aibid-operator run --http-addr "127.0.0.1:$http_port" --lease-namespace aibid-system --identity bench \
+"$bin/aibid-operator" run --http-addr "127.0.0.1:$http_port" --lease-namespace aibid-system --identity bench \
   > "$AIBID_TEST_TMP/operator-bench.log" 2>&1 &
 operator_pid=$!
 on_exit "kill $operator_pid 2>/dev/null"
