@@ -4,7 +4,7 @@
 # (complete alerts, runbooks, a firing and a silent test per alert, every metric name exported by someone).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 # shellcheck source=lib/services.bash
 source "$ROOT/hack/checks/lib/services.bash"
 
@@ -20,4 +20,6 @@ for dashboard in dashboards/*.json; do
   check "$dashboard is valid JSON" python3 -m json.tool "$dashboard" >/dev/null
 done
 if python3 hack/checks/lib/alert_contract.py "$ROOT"; then pass "alert contract"; else fail "alert contract (see FAIL lines above)"; fi
+check "shellcheck of operator/scripts and hack/checks (warnings and errors)" \
+  shellcheck -x -P SCRIPTDIR -S warning operator/scripts/*.sh hack/checks/*.sh hack/checks/lib/*.bash
 finish alerts

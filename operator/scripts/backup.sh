@@ -6,6 +6,7 @@
 # Env: PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE (db, full); FILES_PATHS (files, full: absolute paths separated
 # by spaces, default "/data/uploads /data/outputs /config"); BACKUP_DIR (default /backups); RETAIN_DAYS (default 30
 # for db, 7 for files, 28 for full); GNU tar and coreutils.
+# shellcheck source=SCRIPTDIR/backup-lib.sh
 source "$(dirname "$0")/backup-lib.sh"
 
 kind=${1:-}

@@ -30,8 +30,11 @@ if grep -qxF "$rule" "$hba_file"; then
   log info "pg_hba.conf already allows replication for $replication_user"
 else
   # Prepended: pg_hba.conf is first-match, and a broad reject rule further down must not shadow it.
-  { printf '# added by pg-primary-setup.sh: streaming replicas\n%s\n' "$rule"; cat "$hba_file"; } >"$hba_file.new" &&
-    cat "$hba_file.new" >"$hba_file" && rm -f "$hba_file.new" || die 1 "cannot write $hba_file"
+  if ! { printf '# added by pg-primary-setup.sh: streaming replicas\n%s\n' "$rule" && cat "$hba_file"; } >"$hba_file.new" ||
+    ! cat "$hba_file.new" >"$hba_file"; then
+    die 1 "cannot write $hba_file"
+  fi
+  rm -f "$hba_file.new"
   psql_admin -c 'SELECT pg_reload_conf()' >/dev/null || die 1 "cannot reload the configuration"
   log info "pg_hba.conf now allows replication for $replication_user; configuration reloaded"
 fi

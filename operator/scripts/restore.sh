@@ -9,6 +9,7 @@
 # "latest" picks the newest complete backup holding the part (db or full for database, files or full for files).
 # Env: PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE (database); BACKUP_DIR; RESTORE_ROOT (default /, files are
 # restored to RESTORE_ROOT + their original absolute path); RESTORE_KEEP_PREVIOUS (default 1).
+# shellcheck source=SCRIPTDIR/backup-lib.sh
 source "$(dirname "$0")/backup-lib.sh"
 
 [[ $# -eq 2 ]] || die "$EXIT_USAGE" "usage: restore.sh NAME|latest database|files|both"

@@ -5,6 +5,7 @@
 # are more than a day old, which no running backup reaches (the CronJobs' activeDeadlineSeconds is shorter).
 # backup.sh runs this only after its own backup succeeded.
 # Env: BACKUP_DIR (default /backups); RETAIN_DAYS (default 30 for db, 7 for files, 28 for full).
+# shellcheck source=SCRIPTDIR/backup-lib.sh
 source "$(dirname "$0")/backup-lib.sh"
 
 kind=${1:-}

@@ -4,6 +4,7 @@
 # database again (also on failure). Exit 3 when the dump was altered or counts differ.
 # Env: PGHOST PGPORT PGUSER PGPASSWORD (a role that may CREATE DATABASE); BACKUP_DIR;
 # VERIFY_DATABASE (scratch database name, default aibid_verify; it is dropped and recreated).
+# shellcheck source=SCRIPTDIR/backup-lib.sh
 source "$(dirname "$0")/backup-lib.sh"
 
 require_env PGHOST PGUSER
