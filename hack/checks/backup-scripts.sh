@@ -70,6 +70,11 @@ check "row counts include every table (137 projects, 2500 documents, 41 tasks, 0
 check "manifest is valid JSON" python3 -m json.tool "$db_dir/manifest.json" >/dev/null
 cat "$db_dir/manifest.json"
 
+sleep 1 # backup names carry the second
+url_name=$(env -u PGHOST -u PGPORT -u PGUSER -u PGPASSWORD -u PGDATABASE \
+  DATABASE_URL="postgresql://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT/aibid?sslmode=disable" "$SCRIPTS/backup.sh" db 2>"$CHECK_TMP/backup-url.log")
+check "an external database given only as DATABASE_URL is backed up" grep -qF "\"tables\": $original_counts" "$BACKUP_DIR/db/$url_name/manifest.json"
+
 echo "backup-scripts: files and full backups"
 sleep 1 # backup names carry the second
 files_name=$("$SCRIPTS/backup.sh" files 2>"$CHECK_TMP/backup-files.log")

@@ -19,6 +19,22 @@ SCRIPT_NAME=$(basename "$0" .sh)
 : "${PGCONNECT_TIMEOUT:=10}"
 export PGCONNECT_TIMEOUT
 
+# An external database comes as one URL (postgresql://user:password@host:port/database) from a Secret; the
+# scripts work with the libpq PG* variables, so split it. PG* variables set explicitly win.
+percent_decode() { printf '%b' "${1//%/\\x}"; }
+if [[ -n "${DATABASE_URL:-}" ]]; then
+  if [[ "$DATABASE_URL" =~ ^postgres(ql)?://([^:@/]+)(:([^@/]*))?@([^:/?]+)(:([0-9]+))?/([^?]+)(\?.*)?$ ]]; then
+    : "${PGUSER:=$(percent_decode "${BASH_REMATCH[2]}")}" "${PGPASSWORD:=$(percent_decode "${BASH_REMATCH[4]}")}"
+    : "${PGHOST:=${BASH_REMATCH[5]}}" "${PGPORT:=${BASH_REMATCH[7]:-5432}}"
+    : "${PGDATABASE:=$(percent_decode "${BASH_REMATCH[8]}")}"
+    [[ "${BASH_REMATCH[9]}" =~ [?\&]sslmode=([a-z-]+) ]] && : "${PGSSLMODE:=${BASH_REMATCH[1]}}" && export PGSSLMODE
+    export PGUSER PGPASSWORD PGHOST PGPORT PGDATABASE
+  else
+    printf 'DATABASE_URL is not of the form postgresql://user:password@host[:port]/database\n' >&2
+    exit 2
+  fi
+fi
+
 now_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 
 # logfmt lines on stderr, so stdout stays free for values a caller captures.
