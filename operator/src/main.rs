@@ -1,1 +1,79 @@
-fn main() {}
+//! `aibid-operator`: `run` the controller, print the CRDs (`crdgen`), or `render -f CR.yaml` every child.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aibid_operator::crd::BiddingDeployment;
+use aibid_operator::render::{self, Credentials, Observed};
+use aibid_operator::{metrics::Metrics, run};
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "aibid-operator", version, about = "Runs BiddingDeployments as the aibid production stack")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Reconcile BiddingDeployments (all namespaces, or one with --namespace).
+    Run {
+        #[arg(long, env = "WATCH_NAMESPACE")]
+        namespace: Option<String>,
+        /// Address of /metrics and /health.
+        #[arg(long, env = "HTTP_ADDR", default_value = "0.0.0.0:8080")]
+        http_addr: SocketAddr,
+        /// Namespace of the leader Lease (the operator's own namespace).
+        #[arg(long, env = "POD_NAMESPACE", default_value = "aibid-system")]
+        lease_namespace: String,
+        #[arg(long, default_value = "aibid-operator-leader")]
+        lease_name: String,
+        /// This replica's identity in the Lease (the pod name).
+        #[arg(long, env = "POD_NAME")]
+        identity: Option<String>,
+        #[arg(long, default_value_t = 15)]
+        lease_seconds: u64,
+    },
+    /// Print the CustomResourceDefinitions as YAML.
+    Crdgen,
+    /// Print every child of a BiddingDeployment as YAML (deterministic; secrets show placeholders).
+    Render {
+        #[arg(short = 'f', long = "file")]
+        file: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Crdgen => print!("{}", aibid_operator::crd::crd_yaml()?),
+        Command::Render { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let bd: BiddingDeployment =
+                serde_yaml::from_str(&text).with_context(|| format!("{} is not a BiddingDeployment", file.display()))?;
+            let observed = Observed { credentials: Credentials::placeholders(), migrated_version: Some(bd.spec.version.clone()) };
+            print!("{}", render::to_yaml_stream(&render::render_all(&bd, &observed))?);
+        }
+        Command::Run { namespace, http_addr, lease_namespace, lease_name, identity, lease_seconds } => {
+            tracing_subscriber::fmt()
+                .json()
+                .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,kube=warn".into()))
+                .init();
+            let client = kube::Client::try_default().await.context("connecting to the Kubernetes API")?;
+            let metrics = Metrics::shared();
+            let identity = identity.unwrap_or_else(|| format!("aibid-operator-{}", std::process::id()));
+            let config = run::RunConfig { namespace, identity, lease_namespace, lease_name, lease_duration: Duration::from_secs(lease_seconds) };
+            let http = tokio::spawn(run::serve_http(http_addr, metrics.clone()));
+            tokio::select! {
+                result = run::run(client, config, metrics) => result?,
+                served = http => served??,
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! Against the real kube-apiserver v1.20.2 (+ etcd, + garbage collector) from `hack/env/k8s.sh`: the controller
+//! creates every child with ownerReferences, reports status, rolls only what a change touches, writes nothing when
+//! nothing changed, survives restarts, shares one Lease between replicas, and leaves volumes behind on deletion.
+
+mod common;
+
+use std::time::Duration;
+
+use aibid_operator::crd::BiddingDeployment;
+use aibid_operator::metrics::Metrics;
+use aibid_operator::run::{self, RunConfig};
+use common::*;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::ResourceExt;
+use serde_json::json;
+
+async fn patch_spec(client: &kube::Client, ns: &str, name: &str, spec: serde_json::Value) {
+    Api::<BiddingDeployment>::namespaced(client.clone(), ns)
+        .patch(name, &PatchParams::default(), &Patch::Merge(&json!({ "spec": spec })))
+        .await
+        .unwrap_or_else(|e| panic!("patching spec: {e}"));
+}
+
+/// Install, migrate, mark workloads ready: the state later scenarios start from.
+async fn converged(client: &kube::Client, prefix: &str) -> (String, Operator) {
+    install_crd(client).await;
+    let ns = namespace(client, prefix).await;
+    let operator = start_operator(client, &ns).await;
+    create(client, &sample("bids", &ns)).await;
+    complete_migration(client, &ns).await;
+    mark_all_ready(client, &ns, "bids").await;
+    wait_condition(client, &ns, "bids", "Ready", "True", "AllComponentsReady").await;
+    (ns, operator)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sample_becomes_owned_children_and_a_ready_status() {
+    let client = client().await;
+    install_crd(&client).await;
+    let ns = namespace(&client, "create").await;
+    let _operator = start_operator(&client, &ns).await;
+    create(&client, &sample("bids", &ns)).await;
+
+    // Before the migration Job completes: infrastructure only, no app pods, a condition saying why.
+    let bd = wait_condition(&client, &ns, "bids", "Progressing", "True", "MigrationRunning").await;
+    assert_eq!(condition(&bd, "Ready").map(|c| c.1).as_deref(), Some("MigrationPending"));
+    assert!(get(&client, &ns, "apps/v1", "Deployment", "bids-api").await.is_none(), "API must wait for the migration");
+    let kinds = condition(&bd, "KindsAvailable").unwrap_or_default();
+    assert_eq!(kinds.1, "KindsNotServed", "1.20 serves no policy/v1: {kinds:?}");
+    assert!(kinds.2.contains("policy/v1 PodDisruptionBudget"), "{kinds:?}");
+
+    complete_migration(&client, &ns).await;
+    let api = wait_exists(&client, &ns, "apps/v1", "Deployment", "bids-api").await;
+    let owner = &api.metadata.owner_references.clone().unwrap_or_default()[0];
+    assert_eq!((owner.kind.as_str(), owner.name.as_str(), owner.controller), ("BiddingDeployment", "bids", Some(true)));
+    for (api_version, kind, name) in [
+        ("v1", "ConfigMap", "bids-config"),
+        ("v1", "Secret", "bids-generated"),
+        ("v1", "Secret", "bids-connection"),
+        ("v1", "Service", "bids-api"),
+        ("v1", "Service", "bids-postgres-headless"),
+        ("apps/v1", "Deployment", "bids-worker"),
+        ("apps/v1", "Deployment", "bids-scheduler"),
+        ("apps/v1", "Deployment", "bids-monitor"),
+        ("apps/v1", "StatefulSet", "bids-postgres"),
+        ("apps/v1", "StatefulSet", "bids-redis"),
+        ("networking.k8s.io/v1", "Ingress", "bids"),
+        ("networking.k8s.io/v1", "Ingress", "bids-metrics"),
+    ] {
+        let child = wait_exists(&client, &ns, api_version, kind, name).await;
+        assert!(child.owner_references().iter().any(|o| o.controller == Some(true) && o.name == "bids"), "{kind} {name} not owned");
+    }
+    let files = wait_exists(&client, &ns, "v1", "PersistentVolumeClaim", "bids-files").await;
+    assert!(files.owner_references().is_empty(), "the files volume must not be garbage-collected with the CR");
+
+    mark_all_ready(&client, &ns, "bids").await;
+    let bd = wait_condition(&client, &ns, "bids", "Ready", "True", "AllComponentsReady").await;
+    let status = bd.status.clone().unwrap_or_default();
+    assert_eq!((status.version.as_deref(), status.api_ready.as_deref(), status.workers_ready.as_deref()), (Some("1.0.0"), Some("3/3"), Some("3/3")));
+    assert_eq!(status.observed_generation, bd.metadata.generation);
+    assert_eq!(status.endpoints.external.as_deref(), Some("https://bids.example.com"));
+    for kind in ["DatabaseReady", "RedisReady"] {
+        assert_eq!(condition(&bd, kind).map(|c| c.0).as_deref(), Some("True"), "{kind}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_llm_model_rolls_api_and_workers_and_nothing_else() {
+    let client = client().await;
+    let (ns, _operator) = converged(&client, "llm").await;
+    let before = child_versions(&client, &ns).await;
+    patch_spec(&client, &ns, "bids", json!({"llm": {"model": "deepseek-reasoner"}})).await;
+    wait_for("status of generation 2", Duration::from_secs(60), || async {
+        (bd(&client, &ns, "bids").await.status?.observed_generation == Some(2)).then_some(())
+    })
+    .await;
+    let after = child_versions(&client, &ns).await;
+    let changed: Vec<&String> = before.keys().filter(|k| before.get(*k) != after.get(*k)).collect();
+    assert_eq!(changed, vec!["ConfigMap/bids-config", "Deployment/bids-api", "Deployment/bids-worker"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciling_an_unchanged_cr_writes_nothing() {
+    let client = client().await;
+    let (ns, operator) = converged(&client, "idle").await;
+    // Let the last status write's own watch event settle.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (writes, versions) = (operator.metrics.writes_so_far(), child_versions(&client, &ns).await);
+    let reconciled = reconciliations(&operator.metrics);
+    // An annotation change triggers a reconcile without changing anything rendered.
+    Api::<BiddingDeployment>::namespaced(client.clone(), &ns)
+        .patch("bids", &PatchParams::default(), &Patch::Merge(&json!({"metadata": {"annotations": {"touched": "yes"}}})))
+        .await
+        .unwrap_or_else(|e| panic!("annotating: {e}"));
+    wait_for("another reconcile", Duration::from_secs(30), || async { (reconciliations(&operator.metrics) > reconciled).then_some(()) }).await;
+    assert_eq!(operator.metrics.writes_so_far(), writes, "a reconcile of an unchanged CR must not write");
+    assert_eq!(child_versions(&client, &ns).await, versions);
+}
+
+fn reconciliations(metrics: &Metrics) -> u64 {
+    metrics.encode().lines().filter(|l| l.starts_with("aibid_operator_reconciliations_total")).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_cr_collects_children_but_keeps_the_files_volume() {
+    let client = client().await;
+    let (ns, operator) = converged(&client, "delete").await;
+    drop(operator);
+    Api::<BiddingDeployment>::namespaced(client.clone(), &ns).delete("bids", &DeleteParams::default()).await.unwrap_or_else(|e| panic!("delete: {e}"));
+    // The garbage collector learns a new CRD kind on its discovery resync (about 30 s).
+    wait_for("garbage collection of the API Deployment", Duration::from_secs(120), || async {
+        get(&client, &ns, "apps/v1", "Deployment", "bids-api").await.is_none().then_some(())
+    })
+    .await;
+    assert!(get(&client, &ns, "apps/v1", "StatefulSet", "bids-postgres").await.is_none() || {
+        // GC deletes in no particular order; give it the same grace.
+        wait_for("StatefulSet gone", Duration::from_secs(60), || async { get(&client, &ns, "apps/v1", "StatefulSet", "bids-postgres").await.is_none().then_some(true) }).await
+    });
+    assert!(get(&client, &ns, "v1", "PersistentVolumeClaim", "bids-files").await.is_some(), "the files volume must survive");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_killed_midway_resumes_without_regenerating_secrets() {
+    let client = client().await;
+    install_crd(&client).await;
+    let ns = namespace(&client, "restart").await;
+    let first = start_operator(&client, &ns).await;
+    create(&client, &sample("bids", &ns)).await;
+    let secret = wait_exists(&client, &ns, "v1", "Secret", "bids-generated").await;
+    drop(first);
+    complete_migration(&client, &ns).await;
+    let _second = start_operator(&client, &ns).await;
+    mark_all_ready(&client, &ns, "bids").await;
+    wait_condition(&client, &ns, "bids", "Ready", "True", "AllComponentsReady").await;
+    let again = wait_exists(&client, &ns, "v1", "Secret", "bids-generated").await;
+    assert_eq!(secret.data["data"], again.data["data"], "generated credentials must never be regenerated");
+    assert_eq!(secret.resource_version(), again.resource_version());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_one_lease_and_the_second_takes_over() {
+    let client = client().await;
+    install_crd(&client).await;
+    let ns = namespace(&client, "lease").await;
+    let config = |identity: &str| RunConfig {
+        namespace: Some(ns.clone()),
+        identity: identity.into(),
+        lease_namespace: ns.clone(),
+        lease_name: "aibid-operator-leader".into(),
+        lease_duration: Duration::from_secs(3),
+    };
+    let (a_metrics, b_metrics) = (Metrics::shared(), Metrics::shared());
+    let a = tokio::spawn(run::run(client.clone(), config("replica-a"), a_metrics.clone()));
+    wait_for("replica-a leads", Duration::from_secs(30), || async { (a_metrics.leader.get() == 1).then_some(()) }).await;
+    let b = tokio::spawn(run::run(client.clone(), config("replica-b"), b_metrics.clone()));
+    create(&client, &sample("bids", &ns)).await;
+    wait_exists(&client, &ns, "v1", "Secret", "bids-generated").await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(b_metrics.leader.get(), 0, "replica-b must wait while replica-a renews the lease");
+    assert_eq!(b_metrics.writes_so_far(), 0, "the follower must not write");
+
+    a.abort();
+    wait_for("replica-b takes over", Duration::from_secs(30), || async { (b_metrics.leader.get() == 1).then_some(()) }).await;
+    complete_migration(&client, &ns).await;
+    wait_exists(&client, &ns, "apps/v1", "Deployment", "bids-api").await;
+    assert!(b_metrics.writes_so_far() > 0, "the new leader reconciles");
+    b.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volumes_that_cannot_change_give_a_condition_not_a_crash() {
+    let client = client().await;
+    let (ns, _operator) = converged(&client, "storage").await;
+    // Shrinking is refused before the API server sees it.
+    patch_spec(&client, &ns, "bids", json!({"storage": {"size": "100Gi"}})).await;
+    let bd = wait_condition(&client, &ns, "bids", "Degraded", "True", "StorageShrinkRefused").await;
+    assert!(condition(&bd, "Degraded").unwrap_or_default().2.contains("bids-files"));
+    // Growing an unbound claim (no expandable class here) is refused by the API server: reported, not fatal.
+    patch_spec(&client, &ns, "bids", json!({"storage": {"size": "300Gi"}})).await;
+    wait_condition(&client, &ns, "bids", "Degraded", "True", "StorageResizeUnsupported").await;
+    // A database volume change keeps the StatefulSet's immutable claim templates as they are.
+    let sts_before = wait_exists(&client, &ns, "apps/v1", "StatefulSet", "bids-postgres").await;
+    patch_spec(&client, &ns, "bids", json!({"storage": {"size": "200Gi"}, "database": {"managed": {"storage": {"size": "150Gi"}}}})).await;
+    wait_for("status of the database change", Duration::from_secs(60), || async {
+        (bd_generation_observed(&client, &ns).await).then_some(())
+    })
+    .await;
+    let sts_after = wait_exists(&client, &ns, "apps/v1", "StatefulSet", "bids-postgres").await;
+    assert_eq!(sts_before.data["spec"]["volumeClaimTemplates"], sts_after.data["spec"]["volumeClaimTemplates"]);
+}
+
+async fn bd_generation_observed(client: &kube::Client, ns: &str) -> bool {
+    let bd = bd(client, ns, "bids").await;
+    bd.status.and_then(|s| s.observed_generation) == bd.metadata.generation
+}
