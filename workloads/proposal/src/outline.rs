@@ -440,7 +440,8 @@ fn clean_title(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aibid_tender::{DocumentFormat, ParameterValue, ProjectFacts, SourceAnchor};
+    use aibid_tender::ledger::ParameterValue;
+    use aibid_tender::{DocumentFormat, ProjectFacts, SourceAnchor};
 
     fn item(id: &str, kind: RequirementKind, text: &str) -> Requirement {
         Requirement {

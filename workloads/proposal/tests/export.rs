@@ -25,7 +25,7 @@ fn parts(docx: &[u8]) -> Vec<(String, String)> {
             let mut file = archive.by_index(i).expect("readable entry");
             let mut text = String::new();
             file.read_to_string(&mut text).expect("every part is UTF-8 text");
-            (file.name().to_string(), text)
+            (file.name().expect("entry name").to_string(), text)
         })
         .collect()
 }

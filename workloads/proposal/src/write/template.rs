@@ -274,7 +274,8 @@ mod tests {
     use super::*;
     use crate::outline::OutlineSection;
     use crate::write::OutlineContext;
-    use aibid_tender::{ParameterValue, ProjectFacts, SourceAnchor};
+    use aibid_tender::ledger::ParameterValue;
+    use aibid_tender::{ProjectFacts, SourceAnchor};
 
     fn item(id: &str, kind: RequirementKind, text: &str) -> Requirement {
         Requirement {
