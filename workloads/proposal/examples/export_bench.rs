@@ -12,7 +12,9 @@ const LEVELS: [u8; 20] = [1, 2, 3, 4, 4, 4, 2, 3, 4, 4, 4, 2, 3, 4, 4, 4, 2, 3, 
 const SENTENCE: &str = "我方将严格按照招标文件要求组织实施，确保项目质量、进度和安全全面受控，";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out = std::env::args().nth(1).ok_or("usage: export_bench OUT.docx")?;
+    let out = std::env::args()
+        .nth(1)
+        .ok_or("usage: export_bench OUT.docx")?;
     let mut counters = [0usize; 4];
     let mut sections = Vec::new();
     let mut results = Vec::new();
@@ -22,7 +24,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for deeper in counters.iter_mut().skip(depth) {
             *deeper = 0;
         }
-        let number = counters[..depth].iter().map(|n| n.to_string()).collect::<Vec<_>>().join(".");
+        let number = counters[..depth]
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(".");
         let id = format!("sec-{}", number.replace('.', "-"));
         sections.push(OutlineSection {
             id: id.clone(),
@@ -34,22 +40,48 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
         // ~1,500 characters in three paragraphs, then one table of 21 rows x 4 columns.
         let paragraph = SENTENCE.repeat(14);
-        let mut blocks: Vec<ContentBlock> =
-            (0..3).map(|_| ContentBlock::Paragraph { text: paragraph.clone() }).collect();
+        let mut blocks: Vec<ContentBlock> = (0..3)
+            .map(|_| ContentBlock::Paragraph {
+                text: paragraph.clone(),
+            })
+            .collect();
         blocks.push(ContentBlock::Table {
-            header: ["序号", "招标要求", "投标响应", "偏离情况"].map(String::from).to_vec(),
+            header: ["序号", "招标要求", "投标响应", "偏离情况"]
+                .map(String::from)
+                .to_vec(),
             rows: (1..=20)
-                .map(|r| vec![r.to_string(), format!("参数{r}≥{r}0"), format!("{r}2"), "无偏离".to_string()])
+                .map(|r| {
+                    vec![
+                        r.to_string(),
+                        format!("参数{r}≥{r}0"),
+                        format!("{r}2"),
+                        "无偏离".to_string(),
+                    ]
+                })
                 .collect(),
         });
-        let draft = SectionDraft { blocks, answered_ids: vec![], deviations: vec![], usage: Usage::default() };
-        results.push(SectionResult { section_id: id, status: SectionStatus::Complete { draft } });
+        let draft = SectionDraft {
+            blocks,
+            answered_ids: vec![],
+            deviations: vec![],
+            usage: Usage::default(),
+        };
+        results.push(SectionResult {
+            section_id: id,
+            status: SectionStatus::Complete { draft },
+        });
     }
     let ledger = RequirementLedger {
-        facts: ProjectFacts { project_name: Some("基准测试项目".into()), ..Default::default() },
+        facts: ProjectFacts {
+            project_name: Some("基准测试项目".into()),
+            ..Default::default()
+        },
         requirements: vec![],
     };
-    let outline = Outline { sections, source: OutlineSource::ScoringCategories };
+    let outline = Outline {
+        sections,
+        source: OutlineSource::ScoringCategories,
+    };
     let proposal = Proposal::assemble(&ledger, &outline, results, "bench");
     std::fs::write(&out, export_docx(&proposal, &ledger)?)?;
     Ok(())

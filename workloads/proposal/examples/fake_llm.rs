@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = match std::env::args().nth(1) {
-        Some(arg) => arg.parse().map_err(|e| format!("port {arg:?} is not a number: {e}"))?,
+        Some(arg) => arg
+            .parse()
+            .map_err(|e| format!("port {arg:?} is not a number: {e}"))?,
         None => 0,
     };
     let fake = FakeLlm::start_on(SocketAddr::from(([127, 0, 0, 1], port))).await?;

@@ -76,10 +76,21 @@ pub fn check_proposal(proposal: &Proposal, ledger: &RequirementLedger) -> CheckR
         let section = proposal.outline.section(&result.section_id);
         match &result.status {
             SectionStatus::Complete { draft } => {
-                let own: HashSet<&str> =
-                    section.map(|s| s.requirement_ids.iter().map(String::as_str).collect()).unwrap_or_default();
-                answered_ids.extend(draft.answered_ids.iter().map(String::as_str).filter(|id| own.contains(id)));
-                fact_mismatches.extend(fact_mismatches_in(&result.section_id, &draft.text(), ledger));
+                let own: HashSet<&str> = section
+                    .map(|s| s.requirement_ids.iter().map(String::as_str).collect())
+                    .unwrap_or_default();
+                answered_ids.extend(
+                    draft
+                        .answered_ids
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|id| own.contains(id)),
+                );
+                fact_mismatches.extend(fact_mismatches_in(
+                    &result.section_id,
+                    &draft.text(),
+                    ledger,
+                ));
             }
             SectionStatus::Failed { error } => failed_sections.push(FailedSection {
                 section_id: result.section_id.clone(),
@@ -91,8 +102,12 @@ pub fn check_proposal(proposal: &Proposal, ledger: &RequirementLedger) -> CheckR
         }
     }
 
-    let unanswered: Vec<String> =
-        ledger.requirements.iter().filter(|r| !answered_ids.contains(r.id.as_str())).map(|r| r.id.clone()).collect();
+    let unanswered: Vec<String> = ledger
+        .requirements
+        .iter()
+        .filter(|r| !answered_ids.contains(r.id.as_str()))
+        .map(|r| r.id.clone())
+        .collect();
     let unanswered_mandatory: Vec<String> = ledger
         .requirements
         .iter()
@@ -104,7 +119,11 @@ pub fn check_proposal(proposal: &Proposal, ledger: &RequirementLedger) -> CheckR
         .filter(|r| !answered_ids.contains(r.id.as_str()))
         .map(|r| r.id.clone())
         .collect();
-    let mandatory_total = ledger.requirements.iter().filter(|r| is_mandatory(r)).count();
+    let mandatory_total = ledger
+        .requirements
+        .iter()
+        .filter(|r| is_mandatory(r))
+        .count();
 
     let offered = |id: &str| {
         proposal
@@ -150,13 +169,21 @@ pub fn check_proposal(proposal: &Proposal, ledger: &RequirementLedger) -> CheckR
         && failed_sections.is_empty()
         && pending_sections.is_empty()
         && fact_mismatches.is_empty()
-        && !parameters.iter().any(|p| matches!(p.verdict, ParameterVerdict::Violates | ParameterVerdict::NotAnswered));
+        && !parameters.iter().any(|p| {
+            matches!(
+                p.verdict,
+                ParameterVerdict::Violates | ParameterVerdict::NotAnswered
+            )
+        });
     CheckReport {
         coverage,
         total,
         answered,
         answered_share: ratio(answered, total),
-        mandatory_answered_share: ratio(mandatory_total - unanswered_mandatory.len(), mandatory_total),
+        mandatory_answered_share: ratio(
+            mandatory_total - unanswered_mandatory.len(),
+            mandatory_total,
+        ),
         unanswered,
         unanswered_mandatory,
         disqualification_unaddressed,
@@ -178,7 +205,9 @@ fn ratio(part: usize, whole: usize) -> f64 {
 
 fn first_number(text: &str) -> Option<f64> {
     static NUMBER: OnceLock<Option<Regex>> = OnceLock::new();
-    let number = NUMBER.get_or_init(|| Regex::new(r"-?\d+(?:\.\d+)?").ok()).as_ref()?;
+    let number = NUMBER
+        .get_or_init(|| Regex::new(r"-?\d+(?:\.\d+)?").ok())
+        .as_ref()?;
     number.find(text).and_then(|m| m.as_str().parse().ok())
 }
 
@@ -206,12 +235,17 @@ pub fn compare(comparator: &str, required: &str, offered: &str) -> ParameterVerd
 }
 
 /// "项目编号：X" / "项目名称：Y" written in a section but different from the ledger's facts.
-fn fact_mismatches_in(section_id: &str, text: &str, ledger: &RequirementLedger) -> Vec<FactMismatch> {
+fn fact_mismatches_in(
+    section_id: &str,
+    text: &str,
+    ledger: &RequirementLedger,
+) -> Vec<FactMismatch> {
     static PATTERNS: OnceLock<Option<(Regex, Regex)>> = OnceLock::new();
     let Some((code, name)) = PATTERNS
         .get_or_init(|| {
             Some((
-                Regex::new(r"项目编号[：:]\s*([A-Za-z0-9][A-Za-z0-9\-_/#.（）()〔〕\[\]【】]*)").ok()?,
+                Regex::new(r"项目编号[：:]\s*([A-Za-z0-9][A-Za-z0-9\-_/#.（）()〔〕\[\]【】]*)")
+                    .ok()?,
                 Regex::new(r"项目名称[：:]\s*([^\s，。；,;：:（(]+)").ok()?,
             ))
         })
@@ -228,7 +262,11 @@ fn fact_mismatches_in(section_id: &str, text: &str, ledger: &RequirementLedger) 
         let Some(expected) = expected else { continue };
         let expected = compact(expected);
         for capture in pattern.captures_iter(text) {
-            let found = if fact == "project_code" { trim_code(&capture[1]) } else { compact(&capture[1]) };
+            let found = if fact == "project_code" {
+                trim_code(&capture[1])
+            } else {
+                compact(&capture[1])
+            };
             if found.contains("待填写") {
                 continue;
             }
@@ -248,8 +286,7 @@ fn fact_mismatches_in(section_id: &str, text: &str, ledger: &RequirementLedger) 
 /// Drops sentence punctuation and unbalanced closing brackets that follow a code in running text.
 fn trim_code(raw: &str) -> String {
     let mut code: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
-    loop {
-        let Some(last) = code.chars().last() else { break };
+    while let Some(last) = code.chars().last() {
         let opens = |open: char| code.chars().filter(|c| *c == open).count();
         let closes = |close: char| code.chars().filter(|c| *c == close).count();
         let unbalanced = match last {
@@ -278,17 +315,27 @@ mod tests {
         assert_eq!(compare("≥", "16", "32核"), ParameterVerdict::Meets);
         assert_eq!(compare("≥", "16", "8核"), ParameterVerdict::Violates);
         assert_eq!(compare("≤", "2", "1.5ms"), ParameterVerdict::Meets);
-        assert_eq!(compare("≥", "16", "【待填写：实际值】"), ParameterVerdict::NotComparable);
+        assert_eq!(
+            compare("≥", "16", "【待填写：实际值】"),
+            ParameterVerdict::NotComparable
+        );
         assert_eq!(compare("=", "220", "220V"), ParameterVerdict::Meets);
     }
 
     #[test]
     fn a_different_project_code_in_the_text_is_reported() {
         let ledger = RequirementLedger {
-            facts: aibid_tender::ProjectFacts { project_code: Some("ZB-2024-001".into()), ..Default::default() },
+            facts: aibid_tender::ProjectFacts {
+                project_code: Some("ZB-2024-001".into()),
+                ..Default::default()
+            },
             requirements: vec![],
         };
-        let found = fact_mismatches_in("sec-1", "本项目（项目编号：ZB-2023-999）……项目编号：ZB-2024-001。", &ledger);
+        let found = fact_mismatches_in(
+            "sec-1",
+            "本项目（项目编号：ZB-2023-999）……项目编号：ZB-2024-001。",
+            &ledger,
+        );
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].found, "ZB-2023-999");
     }

@@ -7,10 +7,19 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ContentBlock {
-    SubHeading { text: String },
-    Paragraph { text: String },
-    Bullets { items: Vec<String> },
-    Table { header: Vec<String>, rows: Vec<Vec<String>> },
+    SubHeading {
+        text: String,
+    },
+    Paragraph {
+        text: String,
+    },
+    Bullets {
+        items: Vec<String>,
+    },
+    Table {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
 }
 
 impl ContentBlock {
@@ -43,11 +52,15 @@ pub fn parse_markdown(markdown: &str) -> Vec<ContentBlock> {
         table: &mut Vec<Vec<String>>,
     ) {
         if !paragraph.is_empty() {
-            blocks.push(ContentBlock::Paragraph { text: paragraph.join("") });
+            blocks.push(ContentBlock::Paragraph {
+                text: paragraph.join(""),
+            });
             paragraph.clear();
         }
         if !bullets.is_empty() {
-            blocks.push(ContentBlock::Bullets { items: std::mem::take(bullets) });
+            blocks.push(ContentBlock::Bullets {
+                items: std::mem::take(bullets),
+            });
         }
         if !table.is_empty() {
             let mut rows = std::mem::take(table);
@@ -92,7 +105,12 @@ pub fn parse_markdown(markdown: &str) -> Vec<ContentBlock> {
         }
         if let Some(item) = bullet_item(line) {
             if !paragraph.is_empty() {
-                flush(&mut blocks, &mut paragraph, &mut Vec::new(), &mut Vec::new());
+                flush(
+                    &mut blocks,
+                    &mut paragraph,
+                    &mut Vec::new(),
+                    &mut Vec::new(),
+                );
             }
             bullets.push(strip_emphasis(item));
             continue;
@@ -137,14 +155,22 @@ mod tests {
         assert_eq!(
             blocks,
             vec![
-                ContentBlock::SubHeading { text: "总体方案".into() },
-                ContentBlock::Paragraph { text: "我方将严格按照要求实施。第二句。".into() },
-                ContentBlock::Bullets { items: vec!["要点一".into(), "要点二".into()] },
+                ContentBlock::SubHeading {
+                    text: "总体方案".into()
+                },
+                ContentBlock::Paragraph {
+                    text: "我方将严格按照要求实施。第二句。".into()
+                },
+                ContentBlock::Bullets {
+                    items: vec!["要点一".into(), "要点二".into()]
+                },
                 ContentBlock::Table {
                     header: vec!["序号".into(), "招标要求".into()],
                     rows: vec![vec!["SC-001".into(), "16核".into()]]
                 },
-                ContentBlock::Paragraph { text: "结尾段落".into() },
+                ContentBlock::Paragraph {
+                    text: "结尾段落".into()
+                },
             ]
         );
     }

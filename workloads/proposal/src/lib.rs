@@ -37,8 +37,18 @@ impl Default for GenerateOptions {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ProgressEvent {
-    SectionStarted { section_id: String, number: String, title: String },
-    SectionFinished { section_id: String, number: String, ok: bool, done: usize, total: usize },
+    SectionStarted {
+        section_id: String,
+        number: String,
+        title: String,
+    },
+    SectionFinished {
+        section_id: String,
+        number: String,
+        ok: bool,
+        done: usize,
+        total: usize,
+    },
 }
 
 /// A proposal: every outline section with its outcome, in outline order.
@@ -79,7 +89,12 @@ impl SectionResult {
 impl Proposal {
     /// Assembles a proposal from section results written separately (one durable task per section).
     /// Sections without a result are `Pending`; results for unknown sections are ignored.
-    pub fn assemble(ledger: &RequirementLedger, outline: &Outline, results: Vec<SectionResult>, writer: &str) -> Proposal {
+    pub fn assemble(
+        ledger: &RequirementLedger,
+        outline: &Outline,
+        results: Vec<SectionResult>,
+        writer: &str,
+    ) -> Proposal {
         let sections: Vec<SectionResult> = outline
             .sections
             .iter()
@@ -88,19 +103,35 @@ impl Proposal {
                     .iter()
                     .find(|r| r.section_id == section.id)
                     .cloned()
-                    .unwrap_or(SectionResult { section_id: section.id.clone(), status: SectionStatus::Pending })
+                    .unwrap_or(SectionResult {
+                        section_id: section.id.clone(),
+                        status: SectionStatus::Pending,
+                    })
             })
             .collect();
         let mut usage = Usage::default();
         for draft in sections.iter().filter_map(SectionResult::draft) {
             usage += draft.usage;
         }
-        let failed = sections.iter().filter(|s| matches!(s.status, SectionStatus::Failed { .. })).count();
-        Proposal { facts: ledger.facts.clone(), outline: outline.clone(), sections, usage, failed, writer: writer.to_string() }
+        let failed = sections
+            .iter()
+            .filter(|s| matches!(s.status, SectionStatus::Failed { .. }))
+            .count();
+        Proposal {
+            facts: ledger.facts.clone(),
+            outline: outline.clone(),
+            sections,
+            usage,
+            failed,
+            writer: writer.to_string(),
+        }
     }
 
     pub fn complete_count(&self) -> usize {
-        self.sections.iter().filter(|s| matches!(s.status, SectionStatus::Complete { .. })).count()
+        self.sections
+            .iter()
+            .filter(|s| matches!(s.status, SectionStatus::Complete { .. }))
+            .count()
     }
 
     pub fn is_complete(&self) -> bool {
@@ -119,11 +150,18 @@ pub async fn write_section(
     let status = match SectionRequest::build(doc, ledger, outline, section_id) {
         Ok(request) => match writer.write(&request).await {
             Ok(draft) => SectionStatus::Complete { draft },
-            Err(error) => SectionStatus::Failed { error: error.to_string() },
+            Err(error) => SectionStatus::Failed {
+                error: error.to_string(),
+            },
         },
-        Err(error) => SectionStatus::Failed { error: error.to_string() },
+        Err(error) => SectionStatus::Failed {
+            error: error.to_string(),
+        },
     };
-    SectionResult { section_id: section_id.to_string(), status }
+    SectionResult {
+        section_id: section_id.to_string(),
+        status,
+    }
 }
 
 /// Writes every section with bounded concurrency and returns them in outline order.
@@ -145,7 +183,12 @@ pub async fn generate(
                 number: section.number.clone(),
                 title: section.title.clone(),
             });
-            async move { (section, write_section(doc, ledger, outline, &section.id, writer_ref).await) }
+            async move {
+                (
+                    section,
+                    write_section(doc, ledger, outline, &section.id, writer_ref).await,
+                )
+            }
         })
         .buffer_unordered(options.concurrency.max(1));
     while let Some((section, result)) = running.next().await {
@@ -153,7 +196,10 @@ pub async fn generate(
         on_progress(ProgressEvent::SectionFinished {
             section_id: section.id.clone(),
             number: section.number.clone(),
-            ok: matches!(results.last().map(|r| &r.status), Some(SectionStatus::Complete { .. })),
+            ok: matches!(
+                results.last().map(|r| &r.status),
+                Some(SectionStatus::Complete { .. })
+            ),
             done: results.len(),
             total,
         });

@@ -119,7 +119,10 @@ impl Outline {
 
 /// Items a bid is rejected for when left unanswered: ★/▲/实质性 items and 废标 clauses.
 pub fn is_mandatory(item: &Requirement) -> bool {
-    matches!(item.kind, RequirementKind::Mandatory | RequirementKind::Disqualification) || item.marker.is_some()
+    matches!(
+        item.kind,
+        RequirementKind::Mandatory | RequirementKind::Disqualification
+    ) || item.marker.is_some()
 }
 
 fn share(part: usize, whole: usize) -> f64 {
@@ -197,16 +200,23 @@ fn roles_for(item: &Requirement) -> &'static [Role] {
         RequirementKind::Scoring => {
             let category = item.category.as_deref().unwrap_or("");
             let text = item.text.as_str();
-            if category.contains("价") || (category.is_empty() && (text.contains("报价") || text.contains("价格分"))) {
+            if category.contains("价")
+                || (category.is_empty() && (text.contains("报价") || text.contains("价格分")))
+            {
                 &[Price, Business]
-            } else if category.contains("商务") || category.contains("资信") || category.contains("信誉") {
+            } else if category.contains("商务")
+                || category.contains("资信")
+                || category.contains("信誉")
+            {
                 &[Business, Qualification, Technical]
             } else {
                 &[Technical, Business]
             }
         }
         RequirementKind::Parameter => &[TechDeviation, Technical, Compliance],
-        RequirementKind::Mandatory if item.parameter.is_some() => &[TechDeviation, Technical, Compliance],
+        RequirementKind::Mandatory if item.parameter.is_some() => {
+            &[TechDeviation, Technical, Compliance]
+        }
         RequirementKind::Mandatory => &[Compliance, CommercialDeviation, TechDeviation, Technical],
         RequirementKind::Commercial => &[CommercialDeviation, Business, Compliance],
         RequirementKind::Format | RequirementKind::Disqualification => &[Compliance, Letter],
@@ -240,24 +250,41 @@ pub fn plan_outline(doc: &TenderDocument, ledger: &RequirementLedger) -> Outline
             Role::Compliance,
         ]
         .into_iter()
-        .map(|role| Part { title: role.default_title().to_string(), role, items: Vec::new(), prescribed: false })
+        .map(|role| Part {
+            title: role.default_title().to_string(),
+            role,
+            items: Vec::new(),
+            prescribed: false,
+        })
         .collect()
     } else {
         prescribed
             .into_iter()
-            .map(|title| Part { role: Role::of_title(&title), title, items: Vec::new(), prescribed: true })
+            .map(|title| Part {
+                role: Role::of_title(&title),
+                title,
+                items: Vec::new(),
+                prescribed: true,
+            })
             .collect()
     };
 
     for (index, item) in ledger.requirements.iter().enumerate() {
         let roles = roles_for(item);
-        let found = roles.iter().find_map(|role| parts.iter().position(|p| p.role == *role));
+        let found = roles
+            .iter()
+            .find_map(|role| parts.iter().position(|p| p.role == *role));
         let part = match found {
             Some(part) => part,
             None => {
                 // The prescribed format has no place for this item: add a part for its first role.
                 let role = roles[0];
-                parts.push(Part { title: role.default_title().to_string(), role, items: Vec::new(), prescribed: false });
+                parts.push(Part {
+                    title: role.default_title().to_string(),
+                    role,
+                    items: Vec::new(),
+                    prescribed: false,
+                });
                 parts.len() - 1
             }
         };
@@ -267,7 +294,9 @@ pub fn plan_outline(doc: &TenderDocument, ledger: &RequirementLedger) -> Outline
     let mut sections = Vec::new();
     let mut number = 0;
     for part in parts {
-        let keep = part.prescribed || !part.items.is_empty() || matches!(part.role, Role::Letter | Role::Technical);
+        let keep = part.prescribed
+            || !part.items.is_empty()
+            || matches!(part.role, Role::Letter | Role::Technical);
         if !keep {
             continue;
         }
@@ -281,7 +310,11 @@ pub fn plan_outline(doc: &TenderDocument, ledger: &RequirementLedger) -> Outline
         // One sub-section per scoring item, so each scored criterion gets its own answer and budget.
         let split = scoring.len() > 1;
         let own: Vec<usize> = if split {
-            part.items.iter().copied().filter(|i| !scoring.contains(i)).collect()
+            part.items
+                .iter()
+                .copied()
+                .filter(|i| !scoring.contains(i))
+                .collect()
         } else {
             part.items.clone()
         };
@@ -296,8 +329,17 @@ pub fn plan_outline(doc: &TenderDocument, ledger: &RequirementLedger) -> Outline
     Outline { sections, source }
 }
 
-fn section(path: Vec<usize>, title: &str, items: &[usize], ledger: &RequirementLedger) -> OutlineSection {
-    let number = path.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(".");
+fn section(
+    path: Vec<usize>,
+    title: &str,
+    items: &[usize],
+    ledger: &RequirementLedger,
+) -> OutlineSection {
+    let number = path
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(".");
     let id = format!("sec-{}", number.replace('.', "-"));
     let words: u32 = items
         .iter()
@@ -316,7 +358,10 @@ fn section(path: Vec<usize>, title: &str, items: &[usize], ledger: &RequirementL
         number,
         title: title.to_string(),
         level: path.len().min(4) as u8,
-        requirement_ids: items.iter().map(|&i| ledger.requirements[i].id.clone()).collect(),
+        requirement_ids: items
+            .iter()
+            .map(|&i| ledger.requirements[i].id.clone())
+            .collect(),
         word_budget: words.max(MIN_SECTION_WORDS),
     }
 }
@@ -325,7 +370,7 @@ fn section(path: Vec<usize>, title: &str, items: &[usize], ledger: &RequirementL
 fn scoring_title(item: &Requirement) -> String {
     let text = item.text.trim();
     let cut = text
-        .find(|c: char| matches!(c, '：' | ':' | '（' | '(' | '。' | '；' | '，' | '\n'))
+        .find(['：', ':', '（', '(', '。', '；', '，', '\n'])
         .map(|at| &text[..at])
         .unwrap_or(text);
     let name: String = cut.trim().chars().take(30).collect();
@@ -340,7 +385,9 @@ fn scoring_title(item: &Requirement) -> String {
 pub fn prescribed_format(doc: &TenderDocument) -> Vec<String> {
     let mut best: Vec<String> = Vec::new();
     for (at, block) in doc.blocks.iter().enumerate() {
-        let Block::Heading { level, text, .. } = block else { continue };
+        let Block::Heading { level, text, .. } = block else {
+            continue;
+        };
         if !is_format_heading(text) {
             continue;
         }
@@ -359,9 +406,17 @@ pub fn prescribed_format(doc: &TenderDocument) -> Vec<String> {
 
 fn is_format_heading(text: &str) -> bool {
     let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    ["投标文件格式", "投标文件组成", "投标文件的组成", "响应文件格式", "响应文件组成", "响应文件的组成", "投标文件的构成"]
-        .iter()
-        .any(|k| text.contains(k))
+    [
+        "投标文件格式",
+        "投标文件组成",
+        "投标文件的组成",
+        "响应文件格式",
+        "响应文件组成",
+        "响应文件的组成",
+        "投标文件的构成",
+    ]
+    .iter()
+    .any(|k| text.contains(k))
 }
 
 /// Titles of the direct sub-headings under a heading, up to the next heading of the same or higher rank.
@@ -369,7 +424,9 @@ fn child_headings(after: &[Block], parent_level: u8) -> Vec<String> {
     let mut child_level: Option<u8> = None;
     let mut titles = Vec::new();
     for block in after {
-        let Block::Heading { level, text, .. } = block else { continue };
+        let Block::Heading { level, text, .. } = block else {
+            continue;
+        };
         if *level <= parent_level {
             break;
         }
@@ -457,11 +514,19 @@ mod tests {
     }
 
     fn scoring(id: &str, text: &str, points: f64, category: &str) -> Requirement {
-        Requirement { points: Some(points), category: Some(category.into()), ..item(id, RequirementKind::Scoring, text) }
+        Requirement {
+            points: Some(points),
+            category: Some(category.into()),
+            ..item(id, RequirementKind::Scoring, text)
+        }
     }
 
     fn sample_ledger() -> RequirementLedger {
-        let mut star = item("MA-001", RequirementKind::Mandatory, "★投标人须提供原厂授权书");
+        let mut star = item(
+            "MA-001",
+            RequirementKind::Mandatory,
+            "★投标人须提供原厂授权书",
+        );
         star.marker = Some("★".into());
         let mut cpu = item("PA-001", RequirementKind::Parameter, "CPU核数≥16核");
         cpu.parameter = Some(ParameterValue {
@@ -484,23 +549,44 @@ mod tests {
                 scoring("SC-004", "价格分", 30.0, "价格"),
                 star,
                 cpu,
-                item("CO-001", RequirementKind::Commercial, "交货期：合同签订后30日内"),
+                item(
+                    "CO-001",
+                    RequirementKind::Commercial,
+                    "交货期：合同签订后30日内",
+                ),
                 item("FO-001", RequirementKind::Format, "投标文件须逐页加盖公章"),
-                item("DQ-001", RequirementKind::Disqualification, "未按要求提交投标保证金的，投标无效"),
+                item(
+                    "DQ-001",
+                    RequirementKind::Disqualification,
+                    "未按要求提交投标保证金的，投标无效",
+                ),
             ],
         }
     }
 
     fn heading(level: u8, text: &str, index: u32) -> Block {
-        Block::Heading { level, number: None, text: text.into(), anchor: SourceAnchor::Paragraph { index } }
+        Block::Heading {
+            level,
+            number: None,
+            text: text.into(),
+            anchor: SourceAnchor::Paragraph { index },
+        }
     }
 
     fn paragraph(text: &str, index: u32) -> Block {
-        Block::Paragraph { text: text.into(), anchor: SourceAnchor::Paragraph { index } }
+        Block::Paragraph {
+            text: text.into(),
+            anchor: SourceAnchor::Paragraph { index },
+        }
     }
 
     fn doc(blocks: Vec<Block>) -> TenderDocument {
-        TenderDocument { format: DocumentFormat::Docx, pages: None, needs_ocr_pages: vec![], blocks }
+        TenderDocument {
+            format: DocumentFormat::Docx,
+            pages: None,
+            needs_ocr_pages: vec![],
+            blocks,
+        }
     }
 
     fn assert_every_item_once(outline: &Outline, ledger: &RequirementLedger) {
@@ -520,9 +606,18 @@ mod tests {
         assert_every_item_once(&outline, &ledger);
         let technical = outline.section_of("SC-001").map(|s| s.number.clone());
         assert_eq!(technical.as_deref(), Some("4.1"), "{outline:#?}");
-        assert_eq!(outline.section_of("SC-002").map(|s| s.title.as_str()), Some("售后服务"));
-        assert_eq!(outline.section_of("PA-001").map(|s| s.title.as_str()), Some("技术参数响应及偏离表"));
-        assert_eq!(outline.section_of("QU-001").map(|s| s.title.as_str()), Some("资格证明文件"));
+        assert_eq!(
+            outline.section_of("SC-002").map(|s| s.title.as_str()),
+            Some("售后服务")
+        );
+        assert_eq!(
+            outline.section_of("PA-001").map(|s| s.title.as_str()),
+            Some("技术参数响应及偏离表")
+        );
+        assert_eq!(
+            outline.section_of("QU-001").map(|s| s.title.as_str()),
+            Some("资格证明文件")
+        );
         let ids: HashSet<_> = outline.sections.iter().map(|s| s.id.clone()).collect();
         assert_eq!(ids.len(), outline.sections.len(), "section ids are unique");
         assert!(outline.sections.iter().all(|s| (1..=4).contains(&s.level)));
@@ -545,19 +640,42 @@ mod tests {
         ]);
         let outline = plan_outline(&document, &ledger);
         assert_eq!(outline.source, OutlineSource::PrescribedFormat);
-        let top: Vec<&str> = outline.sections.iter().filter(|s| s.level == 1).map(|s| s.title.as_str()).collect();
+        let top: Vec<&str> = outline
+            .sections
+            .iter()
+            .filter(|s| s.level == 1)
+            .map(|s| s.title.as_str())
+            .collect();
         assert_eq!(
             top[..5],
-            ["投标函", "法定代表人授权书", "资格证明文件", "技术方案", "报价一览表"],
+            [
+                "投标函",
+                "法定代表人授权书",
+                "资格证明文件",
+                "技术方案",
+                "报价一览表"
+            ],
             "{top:?}"
         );
         assert_every_item_once(&outline, &ledger);
-        assert_eq!(outline.section_of("QU-001").map(|s| s.title.as_str()), Some("资格证明文件"));
-        assert_eq!(outline.section_of("SC-004").map(|s| s.title.as_str()), Some("报价一览表"));
-        assert_eq!(outline.section_of("PA-001").map(|s| s.title.as_str()), Some("技术方案"));
+        assert_eq!(
+            outline.section_of("QU-001").map(|s| s.title.as_str()),
+            Some("资格证明文件")
+        );
+        assert_eq!(
+            outline.section_of("SC-004").map(|s| s.title.as_str()),
+            Some("报价一览表")
+        );
+        assert_eq!(
+            outline.section_of("PA-001").map(|s| s.title.as_str()),
+            Some("技术方案")
+        );
         // Items the format has no place for get a part of their own after the prescribed ones.
         let commercial = outline.section_of("CO-001");
-        assert_eq!(commercial.map(|s| (s.number.as_str(), s.title.as_str())), Some(("6", "商务条款响应及偏离表")));
+        assert_eq!(
+            commercial.map(|s| (s.number.as_str(), s.title.as_str())),
+            Some(("6", "商务条款响应及偏离表"))
+        );
     }
 
     #[test]
@@ -567,7 +685,10 @@ mod tests {
             paragraph("投标文件应包括下列内容：（1）投标函；（2）开标一览表；（3）资格证明文件；（4）技术响应文件。", 1),
             heading(2, "投标文件的递交", 2),
         ]);
-        assert_eq!(prescribed_format(&document), ["投标函", "开标一览表", "资格证明文件", "技术响应文件"]);
+        assert_eq!(
+            prescribed_format(&document),
+            ["投标函", "开标一览表", "资格证明文件", "技术响应文件"]
+        );
     }
 
     #[test]
@@ -585,6 +706,8 @@ mod tests {
         let outline = plan_outline(&doc(vec![]), &RequirementLedger::default());
         let titles: Vec<&str> = outline.sections.iter().map(|s| s.title.as_str()).collect();
         assert_eq!(titles, ["投标函及项目概述", "技术方案"]);
-        assert!(outline.coverage(&RequirementLedger::default()).is_complete());
+        assert!(outline
+            .coverage(&RequirementLedger::default())
+            .is_complete());
     }
 }

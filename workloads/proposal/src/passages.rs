@@ -20,7 +20,11 @@ pub struct Passage {
 }
 
 /// The passages relevant to one section, in document order.
-pub fn relevant_passages(doc: &TenderDocument, section: &OutlineSection, items: &[Requirement]) -> Vec<Passage> {
+pub fn relevant_passages(
+    doc: &TenderDocument,
+    section: &OutlineSection,
+    items: &[Requirement],
+) -> Vec<Passage> {
     let headings = enclosing_headings(&doc.blocks);
     let mut chosen: BTreeSet<usize> = BTreeSet::new();
     let mut table_rows: Vec<(usize, u32)> = Vec::new();
@@ -30,7 +34,9 @@ pub fn relevant_passages(doc: &TenderDocument, section: &OutlineSection, items: 
             .blocks
             .iter()
             .enumerate()
-            .filter(|(_, block)| block_anchor(block).is_some_and(|anchor| same_place(anchor, &item.anchor)))
+            .filter(|(_, block)| {
+                block_anchor(block).is_some_and(|anchor| same_place(anchor, &item.anchor))
+            })
             .map(|(at, _)| at)
             .collect();
         // Several blocks share a PDF page: keep the one that holds the item's words.
@@ -51,14 +57,20 @@ pub fn relevant_passages(doc: &TenderDocument, section: &OutlineSection, items: 
     let title = normalise(&section.title);
     if title.chars().count() >= 2 {
         for (at, block) in doc.blocks.iter().enumerate() {
-            let Block::Heading { text, level, .. } = block else { continue };
+            let Block::Heading { text, level, .. } = block else {
+                continue;
+            };
             let heading = normalise(text);
-            if heading.chars().count() < 2 || !(heading.contains(&title) || title.contains(&heading)) {
+            if heading.chars().count() < 2
+                || !(heading.contains(&title) || title.contains(&heading))
+            {
                 continue;
             }
             for (offset, next) in doc.blocks[at + 1..].iter().enumerate().take(8) {
                 match next {
-                    Block::Heading { level: next_level, .. } if next_level <= level => break,
+                    Block::Heading {
+                        level: next_level, ..
+                    } if next_level <= level => break,
                     Block::Paragraph { .. } | Block::Table { .. } => {
                         chosen.insert(at + 1 + offset);
                     }
@@ -72,20 +84,33 @@ pub fn relevant_passages(doc: &TenderDocument, section: &OutlineSection, items: 
     let mut budget = MAX_PASSAGE_CHARS;
     for at in chosen {
         let block = &doc.blocks[at];
-        let Some(anchor) = block_anchor(block) else { continue };
+        let Some(anchor) = block_anchor(block) else {
+            continue;
+        };
         let text = match block {
             Block::Table { rows, .. } => {
-                let wanted: Vec<u32> = table_rows.iter().filter(|(t, _)| *t == at).map(|(_, r)| *r).collect();
+                let wanted: Vec<u32> = table_rows
+                    .iter()
+                    .filter(|(t, _)| *t == at)
+                    .map(|(_, r)| *r)
+                    .collect();
                 table_excerpt(rows, &wanted)
             }
             other => block_text(other),
         };
-        let text: String = text.chars().take(MAX_ONE_PASSAGE_CHARS.min(budget)).collect();
+        let text: String = text
+            .chars()
+            .take(MAX_ONE_PASSAGE_CHARS.min(budget))
+            .collect();
         if text.trim().is_empty() {
             continue;
         }
         budget = budget.saturating_sub(text.chars().count());
-        passages.push(Passage { anchor: *anchor, heading: headings[at].clone(), text });
+        passages.push(Passage {
+            anchor: *anchor,
+            heading: headings[at].clone(),
+            text,
+        });
         if budget == 0 {
             break;
         }
@@ -95,7 +120,9 @@ pub fn relevant_passages(doc: &TenderDocument, section: &OutlineSection, items: 
 
 fn block_anchor(block: &Block) -> Option<&SourceAnchor> {
     match block {
-        Block::Heading { anchor, .. } | Block::Paragraph { anchor, .. } | Block::Table { anchor, .. } => Some(anchor),
+        Block::Heading { anchor, .. }
+        | Block::Paragraph { anchor, .. }
+        | Block::Table { anchor, .. } => Some(anchor),
         Block::PageBreak { .. } => None,
     }
 }
@@ -103,7 +130,11 @@ fn block_anchor(block: &Block) -> Option<&SourceAnchor> {
 fn block_text(block: &Block) -> String {
     match block {
         Block::Heading { text, .. } | Block::Paragraph { text, .. } => text.clone(),
-        Block::Table { rows, .. } => rows.iter().map(|r| r.join(" | ")).collect::<Vec<_>>().join("\n"),
+        Block::Table { rows, .. } => rows
+            .iter()
+            .map(|r| r.join(" | "))
+            .collect::<Vec<_>>()
+            .join("\n"),
         Block::PageBreak { .. } => String::new(),
     }
 }
@@ -127,7 +158,11 @@ fn table_excerpt(rows: &[Vec<String>], wanted: &[u32]) -> String {
             .map(|(_, r)| r)
             .collect()
     };
-    picked.iter().map(|r| r.join(" | ")).collect::<Vec<_>>().join("\n")
+    picked
+        .iter()
+        .map(|r| r.join(" | "))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// For every block, the text of the nearest heading before it.
@@ -147,18 +182,30 @@ fn enclosing_headings(blocks: &[Block]) -> Vec<Option<String>> {
 
 fn normalise(text: &str) -> String {
     text.chars()
-        .filter(|c| !c.is_whitespace() && !c.is_ascii_digit() && !"、.．（）()第章节一二三四五六七八九十".contains(*c))
+        .filter(|c| {
+            !c.is_whitespace()
+                && !c.is_ascii_digit()
+                && !"、.．（）()第章节一二三四五六七八九十".contains(*c)
+        })
         .collect()
 }
 
 /// Shared characters (a cheap relevance score that works for Chinese without a tokenizer);
 /// a block holding the item's opening words wins outright.
 fn overlap(block: &str, item: &str) -> usize {
-    let opening: String = item.chars().filter(|c| !c.is_whitespace()).take(10).collect();
+    let opening: String = item
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .take(10)
+        .collect();
     let compact: String = block.chars().filter(|c| !c.is_whitespace()).collect();
     if !opening.is_empty() && compact.contains(&opening) {
         return usize::MAX;
     }
     let wanted: BTreeSet<char> = item.chars().filter(|c| !c.is_whitespace()).collect();
-    block.chars().filter(|c| wanted.contains(c)).count().min(wanted.len() * 4)
+    block
+        .chars()
+        .filter(|c| wanted.contains(c))
+        .count()
+        .min(wanted.len() * 4)
 }

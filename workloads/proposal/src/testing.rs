@@ -22,12 +22,20 @@ pub enum FakeReply {
     /// A well-formed answer that responds to every 〔ID〕 listed in the last user message.
     Normal,
     /// This content with `finish_reason=stop`.
-    Text { content: String },
+    Text {
+        content: String,
+    },
     /// This content with `finish_reason=length` (the client is expected to ask to continue).
-    Truncated { content: String },
+    Truncated {
+        content: String,
+    },
     /// A normal answer after a delay.
-    Slow { delay_ms: u64 },
-    RateLimited { retry_after_secs: u64 },
+    Slow {
+        delay_ms: u64,
+    },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     ServerError,
     /// A 200 whose body is not JSON.
     Malformed,
@@ -46,7 +54,10 @@ pub struct RecordedRequest {
 
 impl RecordedRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// All message contents of the request, joined (what the model would read).
@@ -54,7 +65,11 @@ impl RecordedRequest {
         self.body["messages"]
             .as_array()
             .map(|messages| {
-                messages.iter().filter_map(|m| m["content"].as_str()).collect::<Vec<_>>().join("\n")
+                messages
+                    .iter()
+                    .filter_map(|m| m["content"].as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n")
             })
             .unwrap_or_default()
     }
@@ -100,7 +115,11 @@ impl FakeLlm {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(FakeLlm { addr, state, server })
+        Ok(FakeLlm {
+            addr,
+            state,
+            server,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -167,7 +186,12 @@ async fn chat(State(state): State<Arc<FakeState>>, headers: HeaderMap, body: Str
         path: "/chat/completions".into(),
         headers: headers
             .iter()
-            .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body: parsed.clone(),
     });
@@ -209,7 +233,12 @@ async fn chat(State(state): State<Arc<FakeState>>, headers: HeaderMap, body: Str
 fn completion(request: &Value, content: String, finish_reason: &str) -> Response {
     let prompt_chars: usize = request["messages"]
         .as_array()
-        .map(|m| m.iter().filter_map(|m| m["content"].as_str()).map(|c| c.chars().count()).sum())
+        .map(|m| {
+            m.iter()
+                .filter_map(|m| m["content"].as_str())
+                .map(|c| c.chars().count())
+                .sum()
+        })
         .unwrap_or(0);
     let completion_tokens = content.chars().count();
     Json(json!({
@@ -240,12 +269,17 @@ fn normal_answer(request: &Value) -> String {
         }
         rest = &after[end..];
     }
-    let mut answer = String::from("### 总体响应\n我方已认真研究招标文件，对本章节的全部要求作出如下响应。\n\n");
+    let mut answer =
+        String::from("### 总体响应\n我方已认真研究招标文件，对本章节的全部要求作出如下响应。\n\n");
     let mut table = String::new();
     for id in &ids {
-        answer.push_str(&format!("- 针对该项要求，我方完全响应并承诺在合同履行中严格执行。〔{id}〕\n"));
+        answer.push_str(&format!(
+            "- 针对该项要求，我方完全响应并承诺在合同履行中严格执行。〔{id}〕\n"
+        ));
         if id.starts_with("PA-") {
-            table.push_str(&format!("| {id} | 见招标文件 | 【待填写：实际响应值】 | 无偏离 |\n"));
+            table.push_str(&format!(
+                "| {id} | 见招标文件 | 【待填写：实际响应值】 | 无偏离 |\n"
+            ));
         }
     }
     if !table.is_empty() {
@@ -255,7 +289,10 @@ fn normal_answer(request: &Value) -> String {
     answer
 }
 
-async fn push_script(State(state): State<Arc<FakeState>>, Json(replies): Json<Vec<FakeReply>>) -> StatusCode {
+async fn push_script(
+    State(state): State<Arc<FakeState>>,
+    Json(replies): Json<Vec<FakeReply>>,
+) -> StatusCode {
     locked(&state.script).extend(replies);
     StatusCode::NO_CONTENT
 }

@@ -16,7 +16,10 @@ use std::io::Write;
 /// Text width of an A4 page with 2.54 cm margins, in twentieths of a point.
 const TEXT_WIDTH: u32 = 9026;
 
-pub fn export_docx(proposal: &Proposal, ledger: &RequirementLedger) -> Result<Vec<u8>, ExportError> {
+pub fn export_docx(
+    proposal: &Proposal,
+    ledger: &RequirementLedger,
+) -> Result<Vec<u8>, ExportError> {
     let document = document_xml(proposal, ledger);
     let title = proposal.facts.project_name.as_deref().unwrap_or("投标文件");
     let core = format!(
@@ -29,7 +32,10 @@ pub fn export_docx(proposal: &Proposal, ledger: &RequirementLedger) -> Result<Ve
         ("_rels/.rels", parts::PACKAGE_RELS.as_bytes()),
         ("docProps/core.xml", core.as_bytes()),
         ("docProps/app.xml", parts::APP.as_bytes()),
-        ("word/_rels/document.xml.rels", parts::DOCUMENT_RELS.as_bytes()),
+        (
+            "word/_rels/document.xml.rels",
+            parts::DOCUMENT_RELS.as_bytes(),
+        ),
         ("word/document.xml", document.as_bytes()),
         ("word/styles.xml", parts::STYLES.as_bytes()),
         ("word/numbering.xml", parts::NUMBERING.as_bytes()),
@@ -41,10 +47,14 @@ pub fn export_docx(proposal: &Proposal, ledger: &RequirementLedger) -> Result<Ve
         .compression_method(zip::CompressionMethod::Deflated)
         .compression_level(Some(1));
     for (name, bytes) in files {
-        zip.start_file(name, options).map_err(|e| ExportError::Package(format!("{name}: {e}")))?;
-        zip.write_all(bytes).map_err(|e| ExportError::Package(format!("{name}: {e}")))?;
+        zip.start_file(name, options)
+            .map_err(|e| ExportError::Package(format!("{name}: {e}")))?;
+        zip.write_all(bytes)
+            .map_err(|e| ExportError::Package(format!("{name}: {e}")))?;
     }
-    let cursor = zip.finish().map_err(|e| ExportError::Package(e.to_string()))?;
+    let cursor = zip
+        .finish()
+        .map_err(|e| ExportError::Package(e.to_string()))?;
     Ok(cursor.into_inner())
 }
 
@@ -55,11 +65,21 @@ fn document_xml(proposal: &Proposal, ledger: &RequirementLedger) -> String {
     cover(&mut out, proposal);
     toc(&mut out);
 
-    let sections: HashMap<&str, &OutlineSection> =
-        proposal.outline.sections.iter().map(|s| (s.id.as_str(), s)).collect();
+    let sections: HashMap<&str, &OutlineSection> = proposal
+        .outline
+        .sections
+        .iter()
+        .map(|s| (s.id.as_str(), s))
+        .collect();
     for result in &proposal.sections {
-        let Some(section) = sections.get(result.section_id.as_str()) else { continue };
-        paragraph(&mut out, &format!("Heading{}", section.level.clamp(1, 4)), &section.title);
+        let Some(section) = sections.get(result.section_id.as_str()) else {
+            continue;
+        };
+        paragraph(
+            &mut out,
+            &format!("Heading{}", section.level.clamp(1, 4)),
+            &section.title,
+        );
         match &result.status {
             SectionStatus::Complete { draft } => {
                 for block in &draft.blocks {
@@ -67,7 +87,11 @@ fn document_xml(proposal: &Proposal, ledger: &RequirementLedger) -> String {
                 }
             }
             SectionStatus::Failed { error } => {
-                paragraph(&mut out, "Warning", &format!("【本节生成失败：{error}。请重新生成本节后再提交。】"));
+                paragraph(
+                    &mut out,
+                    "Warning",
+                    &format!("【本节生成失败：{error}。请重新生成本节后再提交。】"),
+                );
             }
             SectionStatus::Pending => paragraph(&mut out, "Warning", "【本节尚未生成】"),
         }
@@ -82,17 +106,31 @@ fn document_xml(proposal: &Proposal, ledger: &RequirementLedger) -> String {
 
 fn cover(out: &mut String, proposal: &Proposal) {
     let facts = &proposal.facts;
-    paragraph(out, "Title", facts.project_name.as_deref().unwrap_or("【待填写：项目名称】"));
+    paragraph(
+        out,
+        "Title",
+        facts
+            .project_name
+            .as_deref()
+            .unwrap_or("【待填写：项目名称】"),
+    );
     paragraph(out, "Subtitle", "投 标 文 件");
     let line = |label: &str, value: &Option<String>| {
-        format!("{label}：{}", value.clone().unwrap_or_else(|| "（招标文件未载明）".into()))
+        format!(
+            "{label}：{}",
+            value.clone().unwrap_or_else(|| "（招标文件未载明）".into())
+        )
     };
     paragraph(out, "CoverLine", &line("项目名称", &facts.project_name));
     paragraph(out, "CoverLine", &line("项目编号", &facts.project_code));
     paragraph(out, "CoverLine", &line("预算金额", &facts.budget));
     paragraph(out, "CoverLine", &line("投标截止时间", &facts.deadline));
     paragraph(out, "CoverLine", "投标人：【待填写：投标人名称（盖章）】");
-    paragraph(out, "CoverLine", "法定代表人或授权代表：【待填写：姓名（签字）】");
+    paragraph(
+        out,
+        "CoverLine",
+        "法定代表人或授权代表：【待填写：姓名（签字）】",
+    );
     paragraph(out, "CoverLine", "日期：【待填写：年 月 日】");
     page_break(out);
 }
@@ -108,18 +146,28 @@ fn coverage_table(out: &mut String, proposal: &Proposal, ledger: &RequirementLed
     paragraph(
         out,
         "BodyText",
-        &format!("下表列出招标文件的全部 {} 项需求及其在本投标文件中的响应章节。", ledger.requirements.len()),
+        &format!(
+            "下表列出招标文件的全部 {} 项需求及其在本投标文件中的响应章节。",
+            ledger.requirements.len()
+        ),
     );
-    let header = ["需求编号", "类型", "需求内容（摘要）", "响应章节", "状态"].map(String::from).to_vec();
+    let header = ["需求编号", "类型", "需求内容（摘要）", "响应章节", "状态"]
+        .map(String::from)
+        .to_vec();
     let rows: Vec<Vec<String>> = ledger
         .requirements
         .iter()
         .map(|item| {
             let section = proposal.outline.section_of(&item.id);
-            let result = section.and_then(|s| proposal.sections.iter().find(|r| r.section_id == s.id));
+            let result =
+                section.and_then(|s| proposal.sections.iter().find(|r| r.section_id == s.id));
             let status = match result.map(|r| &r.status) {
                 None => "未分配章节",
-                Some(SectionStatus::Complete { draft }) if draft.answered_ids.contains(&item.id) => "已响应",
+                Some(SectionStatus::Complete { draft })
+                    if draft.answered_ids.contains(&item.id) =>
+                {
+                    "已响应"
+                }
                 Some(SectionStatus::Complete { .. }) => "未响应",
                 Some(SectionStatus::Failed { .. }) => "生成失败",
                 Some(SectionStatus::Pending) => "待生成",
@@ -128,7 +176,9 @@ fn coverage_table(out: &mut String, proposal: &Proposal, ledger: &RequirementLed
                 item.id.clone(),
                 kind_name(item.kind).to_string(),
                 summary(&item.text, 60),
-                section.map(|s| format!("{} {}", s.number, s.title)).unwrap_or_else(|| "—".into()),
+                section
+                    .map(|s| format!("{} {}", s.number, s.title))
+                    .unwrap_or_else(|| "—".into()),
                 status.to_string(),
             ]
         })
@@ -151,20 +201,34 @@ fn deviation_table(out: &mut String, proposal: &Proposal, ledger: &RequirementLe
         .filter(|r| r.kind == RequirementKind::Parameter || r.parameter.is_some())
         .map(|item| {
             let required = match &item.parameter {
-                Some(p) => format!("{}{}{}{}", p.name, p.comparator, p.value, p.unit.clone().unwrap_or_default()),
+                Some(p) => format!(
+                    "{}{}{}{}",
+                    p.name,
+                    p.comparator,
+                    p.value,
+                    p.unit.clone().unwrap_or_default()
+                ),
                 None => summary(&item.text, 80),
             };
             match answered.get(item.id.as_str()) {
                 Some(row) => {
                     let mut deviation = row.deviation.clone();
                     if let Some(p) = &item.parameter {
-                        if compare(&p.comparator, &p.value, &row.offered) == crate::check::ParameterVerdict::Violates {
-                            deviation = format!("{deviation}（负偏离：不满足{}{}）", p.comparator, p.value);
+                        if compare(&p.comparator, &p.value, &row.offered)
+                            == crate::check::ParameterVerdict::Violates
+                        {
+                            deviation =
+                                format!("{deviation}（负偏离：不满足{}{}）", p.comparator, p.value);
                         }
                     }
                     vec![item.id.clone(), required, row.offered.clone(), deviation]
                 }
-                None => vec![item.id.clone(), required, "【未响应】".into(), "【待核对】".into()],
+                None => vec![
+                    item.id.clone(),
+                    required,
+                    "【未响应】".into(),
+                    "【待核对】".into(),
+                ],
             }
         })
         .collect();
@@ -172,7 +236,9 @@ fn deviation_table(out: &mut String, proposal: &Proposal, ledger: &RequirementLe
         paragraph(out, "BodyText", "招标文件未列出可逐项比较的技术参数。");
         return;
     }
-    let header = ["需求编号", "招标要求", "投标响应", "偏离情况"].map(String::from).to_vec();
+    let header = ["需求编号", "招标要求", "投标响应", "偏离情况"]
+        .map(String::from)
+        .to_vec();
     table(out, &header, &rows, Some(&[1300, 3100, 3100, 1526]));
 }
 
@@ -240,10 +306,16 @@ fn runs(out: &mut String, text: &str, bold: bool) {
 }
 
 fn table(out: &mut String, header: &[String], rows: &[Vec<String>], widths: Option<&[u32]>) {
-    let columns = rows.iter().map(Vec::len).chain(std::iter::once(header.len())).max().unwrap_or(1).max(1);
+    let columns = rows
+        .iter()
+        .map(Vec::len)
+        .chain(std::iter::once(header.len()))
+        .max()
+        .unwrap_or(1)
+        .max(1);
     let widths: Vec<u32> = match widths {
         Some(w) if w.len() == columns => w.to_vec(),
-        _ => vec![TEXT_WIDTH / columns as u32; columns],
+        _ => content_widths(header, rows, columns),
     };
     out.push_str(r#"<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="5000" w:type="pct"/><w:tblLayout w:type="fixed"/><w:tblLook w:val="04A0"/></w:tblPr><w:tblGrid>"#);
     for width in &widths {
@@ -256,9 +328,15 @@ fn table(out: &mut String, header: &[String], rows: &[Vec<String>], widths: Opti
             out.push_str("<w:trPr><w:tblHeader/></w:trPr>");
         }
         for (column, width) in widths.iter().enumerate() {
-            out.push_str(&format!(r#"<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr>"#));
+            out.push_str(&format!(
+                r#"<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr>"#
+            ));
             out.push_str(r#"<w:p><w:pPr><w:pStyle w:val="TableText"/></w:pPr>"#);
-            runs(out, cells.get(column).map(String::as_str).unwrap_or(""), is_header);
+            runs(
+                out,
+                cells.get(column).map(String::as_str).unwrap_or(""),
+                is_header,
+            );
             out.push_str("</w:p></w:tc>");
         }
         out.push_str("</w:tr>");
@@ -272,9 +350,28 @@ fn table(out: &mut String, header: &[String], rows: &[Vec<String>], widths: Opti
     out.push_str("<w:p/>");
 }
 
+/// Column widths in proportion to the longest text of each column (an id column stays narrow).
+fn content_widths(header: &[String], rows: &[Vec<String>], columns: usize) -> Vec<u32> {
+    let weights: Vec<u32> = (0..columns)
+        .map(|c| {
+            std::iter::once(header)
+                .chain(rows.iter().map(Vec::as_slice))
+                .filter_map(|row| row.get(c))
+                .map(|cell| cell.chars().count() as u32)
+                .max()
+                .unwrap_or(0)
+                .clamp(4, 40)
+        })
+        .collect();
+    let total: u32 = weights.iter().sum::<u32>().max(1);
+    weights.iter().map(|w| TEXT_WIDTH * w / total).collect()
+}
+
 /// XML text: escaped, and characters XML 1.0 forbids (control codes from damaged sources) dropped.
 fn escape(text: &str) -> String {
-    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}');
+    let allowed = |c: char| {
+        matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
+    };
     if text.chars().all(allowed) {
         quick_xml::escape::escape(text).into_owned()
     } else {

@@ -28,14 +28,20 @@ impl AdaptiveLimit {
         let max = max.max(1);
         Arc::new(AdaptiveLimit {
             max,
-            state: Mutex::new(State { limit: max, in_flight: 0, successes: 0 }),
+            state: Mutex::new(State {
+                limit: max,
+                in_flight: 0,
+                successes: 0,
+            }),
             released: Notify::new(),
         })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while holding this lock leaves plain counters behind; they are still usable.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) async fn acquire(self: &Arc<Self>) -> Permit {
@@ -48,7 +54,9 @@ impl AdaptiveLimit {
                 let mut state = self.state();
                 if state.in_flight < state.limit {
                     state.in_flight += 1;
-                    return Permit { owner: Arc::clone(self) };
+                    return Permit {
+                        owner: Arc::clone(self),
+                    };
                 }
             }
             released.await;

@@ -48,7 +48,14 @@ impl std::fmt::Debug for LlmConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LlmConfig")
             .field("base_url", &self.base_url)
-            .field("api_key", &if self.api_key.is_empty() { "<unset>" } else { "<redacted>" })
+            .field(
+                "api_key",
+                &if self.api_key.is_empty() {
+                    "<unset>"
+                } else {
+                    "<redacted>"
+                },
+            )
             .field("model", &self.model)
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
@@ -68,7 +75,11 @@ pub struct LlmWriter {
 
 /// How one HTTP attempt ended when it did not succeed.
 enum Failure {
-    Retryable { error: WriteError, retry_after: Option<Duration>, rate_limited: bool },
+    Retryable {
+        error: WriteError,
+        retry_after: Option<Duration>,
+        rate_limited: bool,
+    },
     Fatal(WriteError),
 }
 
@@ -103,7 +114,12 @@ impl LlmWriter {
             .build()
             .map_err(|e| WriteError::Config(format!("cannot build the HTTP client: {e}")))?;
         let limit = AdaptiveLimit::new(config.max_concurrency);
-        Ok(LlmWriter { config, client, limit, total: Mutex::new(Usage::default()) })
+        Ok(LlmWriter {
+            config,
+            client,
+            limit,
+            total: Mutex::new(Usage::default()),
+        })
     }
 
     /// Tokens spent by this writer so far, over all sections.
@@ -117,7 +133,10 @@ impl LlmWriter {
     }
 
     fn endpoint(&self) -> String {
-        format!("{}/chat/completions", self.config.base_url.trim_end_matches('/'))
+        format!(
+            "{}/chat/completions",
+            self.config.base_url.trim_end_matches('/')
+        )
     }
 
     /// Removes the key from any text that may end up in an error or a log.
@@ -145,7 +164,11 @@ impl LlmWriter {
                     return Ok(completion);
                 }
                 Err(Failure::Fatal(error)) => return Err(error),
-                Err(Failure::Retryable { error, retry_after, rate_limited }) => {
+                Err(Failure::Retryable {
+                    error,
+                    retry_after,
+                    rate_limited,
+                }) => {
                     if rate_limited {
                         self.limit.on_rate_limited();
                     }
@@ -164,13 +187,22 @@ impl LlmWriter {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        let step = self.config.backoff_base.saturating_mul(1u32 << attempt.min(16));
+        let step = self
+            .config
+            .backoff_base
+            .saturating_mul(1u32 << attempt.min(16));
         let jitter = step.mul_f64(fastrand::f64() * 0.5);
         step + jitter
     }
 
     async fn attempt(&self, body: &Value) -> Result<Completion, Failure> {
-        let sent = self.client.post(self.endpoint()).bearer_auth(self.config.api_key.trim()).json(body).send().await;
+        let sent = self
+            .client
+            .post(self.endpoint())
+            .bearer_auth(self.config.api_key.trim())
+            .json(body)
+            .send()
+            .await;
         let response = match sent {
             Ok(response) => response,
             Err(e) => return Err(self.transport_failure(e)),
@@ -188,11 +220,22 @@ impl LlmWriter {
             Err(e) => return Err(self.transport_failure(e)),
         };
         if !status.is_success() {
-            let error = WriteError::Http { status: status.as_u16(), body: self.redact(&snippet(&text)) };
+            let error = WriteError::Http {
+                status: status.as_u16(),
+                body: self.redact(&snippet(&text)),
+            };
             return Err(if status.as_u16() == 429 {
-                Failure::Retryable { error, retry_after, rate_limited: true }
+                Failure::Retryable {
+                    error,
+                    retry_after,
+                    rate_limited: true,
+                }
             } else if status.is_server_error() {
-                Failure::Retryable { error, retry_after: None, rate_limited: false }
+                Failure::Retryable {
+                    error,
+                    retry_after: None,
+                    rate_limited: false,
+                }
             } else {
                 Failure::Fatal(error)
             });
@@ -204,9 +247,17 @@ impl LlmWriter {
         // reqwest errors carry the URL but not headers; redact anyway in case a key was put into the URL.
         let message = self.redact(&error.to_string());
         if error.is_timeout() {
-            Failure::Retryable { error: WriteError::Timeout(self.config.timeout), retry_after: None, rate_limited: false }
+            Failure::Retryable {
+                error: WriteError::Timeout(self.config.timeout),
+                retry_after: None,
+                rate_limited: false,
+            }
         } else if error.is_connect() || error.is_request() || error.is_body() {
-            Failure::Retryable { error: WriteError::Transport(message), retry_after: None, rate_limited: false }
+            Failure::Retryable {
+                error: WriteError::Transport(message),
+                retry_after: None,
+                rate_limited: false,
+            }
         } else {
             Failure::Fatal(WriteError::Transport(message))
         }
@@ -294,33 +345,54 @@ struct ChatUsage {
 }
 
 fn parse_completion(text: &str) -> Result<Completion, WriteError> {
-    let response: ChatResponse = serde_json::from_str(text)
-        .map_err(|e| WriteError::MalformedResponse(format!("{e} (body starts: {})", snippet(text))))?;
+    let response: ChatResponse = serde_json::from_str(text).map_err(|e| {
+        WriteError::MalformedResponse(format!("{e} (body starts: {})", snippet(text)))
+    })?;
     let usage = response
         .usage
-        .map(|u| Usage { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens })
+        .map(|u| Usage {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+        })
         .unwrap_or_default();
-    let choice = response.choices.into_iter().next().ok_or(WriteError::EmptyContent)?;
+    let choice = response
+        .choices
+        .into_iter()
+        .next()
+        .ok_or(WriteError::EmptyContent)?;
     let content = choice.message.and_then(|m| m.content).unwrap_or_default();
     if content.is_empty() && choice.finish_reason.as_deref() != Some("length") {
         return Err(WriteError::EmptyContent);
     }
-    Ok(Completion { content, finish_reason: choice.finish_reason, usage })
+    Ok(Completion {
+        content,
+        finish_reason: choice.finish_reason,
+        usage,
+    })
 }
 
 /// The user message for one section: facts, place in the outline, items, passages, budget.
 pub(crate) fn section_prompt(request: &SectionRequest) -> String {
     let mut prompt = String::new();
     let facts = &request.facts;
-    let fact = |value: &Option<String>| value.clone().unwrap_or_else(|| "（招标文件未载明）".into());
+    let fact =
+        |value: &Option<String>| value.clone().unwrap_or_else(|| "（招标文件未载明）".into());
     let _ = writeln!(prompt, "【项目信息】");
     let _ = writeln!(prompt, "项目名称：{}", fact(&facts.project_name));
     let _ = writeln!(prompt, "项目编号：{}", fact(&facts.project_code));
     let _ = writeln!(prompt, "预算/最高限价：{}", fact(&facts.budget));
     let _ = writeln!(prompt, "投标截止时间：{}", fact(&facts.deadline));
-    let _ = writeln!(prompt, "\n【投标文件结构】{}", request.context.parts.join("；"));
+    let _ = writeln!(
+        prompt,
+        "\n【投标文件结构】{}",
+        request.context.parts.join("；")
+    );
     let section = &request.section;
-    let _ = writeln!(prompt, "\n【本章节】{} {}（目标约 {} 字）", section.number, section.title, section.word_budget);
+    let _ = writeln!(
+        prompt,
+        "\n【本章节】{} {}（目标约 {} 字）",
+        section.number, section.title, section.word_budget
+    );
     if let Some(parent) = &request.context.parent {
         let _ = writeln!(prompt, "所属上级章节：{parent}");
     }
@@ -330,9 +402,19 @@ pub(crate) fn section_prompt(request: &SectionRequest) -> String {
     if let Some(next) = &request.context.next {
         let _ = writeln!(prompt, "后一章节：{next}");
     }
+    if !request.context.children.is_empty() {
+        let _ = writeln!(
+            prompt,
+            "本章节的下级章节（另行撰写，本节只写概述，不要展开）：{}",
+            request.context.children.join("；")
+        );
+    }
     let _ = writeln!(prompt, "\n【本章节须逐条响应的招标要求】");
     if request.items.is_empty() {
-        let _ = writeln!(prompt, "（无具体条目，请按章节标题和招标文件格式要求撰写。）");
+        let _ = writeln!(
+            prompt,
+            "（无具体条目，请按章节标题和招标文件格式要求撰写。）"
+        );
     }
     for item in &request.items {
         let mut tags = vec![kind_label(item.kind).to_string()];
@@ -345,7 +427,13 @@ pub(crate) fn section_prompt(request: &SectionRequest) -> String {
         if let Some(category) = &item.category {
             tags.push(category.clone());
         }
-        let _ = writeln!(prompt, "- 〔{}〕（{}）{}", item.id, tags.join("，"), item.text.trim());
+        let _ = writeln!(
+            prompt,
+            "- 〔{}〕（{}）{}",
+            item.id,
+            tags.join("，"),
+            item.text.trim()
+        );
     }
     if !request.passages.is_empty() {
         let _ = writeln!(prompt, "\n【招标文件相关原文】");
@@ -385,12 +473,17 @@ fn draft_from_answer(request: &SectionRequest, content: &str) -> SectionDraft {
     let blocks = parse_markdown(&text);
     let mut deviations = Vec::new();
     for block in &blocks {
-        let ContentBlock::Table { header, rows } = block else { continue };
+        let ContentBlock::Table { header, rows } = block else {
+            continue;
+        };
         if !header.iter().any(|h| h.contains("招标要求")) {
             continue;
         }
         for row in rows {
-            let Some(item) = row.first().and_then(|id| request.items.iter().find(|i| &i.id == id.trim())) else {
+            let Some(item) = row
+                .first()
+                .and_then(|id| request.items.iter().find(|i| i.id == id.trim()))
+            else {
                 continue;
             };
             let cell = |i: usize| row.get(i).cloned().unwrap_or_default();
@@ -405,5 +498,10 @@ fn draft_from_answer(request: &SectionRequest, content: &str) -> SectionDraft {
             }
         }
     }
-    SectionDraft { blocks, answered_ids: answered, deviations, usage: Usage::default() }
+    SectionDraft {
+        blocks,
+        answered_ids: answered,
+        deviations,
+        usage: Usage::default(),
+    }
 }

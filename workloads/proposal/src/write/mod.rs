@@ -42,6 +42,9 @@ pub struct OutlineContext {
     pub next: Option<String>,
     /// "1 投标函", "2 资格证明文件", ... (top-level parts only).
     pub parts: Vec<String>,
+    /// The section's own sub-sections ("4.1 技术方案", ...), which answer their items themselves.
+    #[serde(default)]
+    pub children: Vec<String>,
 }
 
 impl SectionRequest {
@@ -65,14 +68,35 @@ impl SectionRequest {
             .collect();
         let passages = relevant_passages(doc, &section, &items);
         let label = |s: &OutlineSection| format!("{} {}", s.number, s.title);
-        let parent = outline.sections[..at].iter().rev().find(|s| s.level < section.level).map(label);
+        let parent = outline.sections[..at]
+            .iter()
+            .rev()
+            .find(|s| s.level < section.level)
+            .map(label);
         let context = OutlineContext {
             parent,
             previous: at.checked_sub(1).map(|p| label(&outline.sections[p])),
             next: outline.sections.get(at + 1).map(label),
-            parts: outline.sections.iter().filter(|s| s.level == 1).map(label).collect(),
+            children: outline.sections[at + 1..]
+                .iter()
+                .take_while(|s| s.level > section.level)
+                .filter(|s| s.level == section.level + 1)
+                .map(label)
+                .collect(),
+            parts: outline
+                .sections
+                .iter()
+                .filter(|s| s.level == 1)
+                .map(label)
+                .collect(),
         };
-        Ok(SectionRequest { section, items, passages, facts: ledger.facts.clone(), context })
+        Ok(SectionRequest {
+            section,
+            items,
+            passages,
+            facts: ledger.facts.clone(),
+            context,
+        })
     }
 }
 
@@ -89,7 +113,11 @@ pub struct SectionDraft {
 
 impl SectionDraft {
     pub fn text(&self) -> String {
-        self.blocks.iter().map(ContentBlock::text).collect::<Vec<_>>().join("\n")
+        self.blocks
+            .iter()
+            .map(ContentBlock::text)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 

@@ -40,23 +40,37 @@ impl TemplateWriter {
 
         let qualifications: Vec<&Requirement> = of(RequirementKind::Qualification).collect();
         if !qualifications.is_empty() {
-            blocks.push(ContentBlock::SubHeading { text: "资格要求响应表".into() });
+            blocks.push(ContentBlock::SubHeading {
+                text: "资格要求响应表".into(),
+            });
             blocks.push(ContentBlock::Table {
                 header: cells(&["编号", "资格要求", "响应情况", "证明材料"]),
                 rows: qualifications
                     .iter()
-                    .map(|q| vec![q.id.clone(), q.text.clone(), "我方满足该项资格要求".into(), evidence_hint(&q.text)])
+                    .map(|q| {
+                        vec![
+                            q.id.clone(),
+                            q.text.clone(),
+                            "我方满足该项资格要求".into(),
+                            evidence_hint(&q.text),
+                        ]
+                    })
                     .collect(),
             });
         }
 
-        let mandatory: Vec<&Requirement> =
-            of(RequirementKind::Mandatory).filter(|m| m.parameter.is_none()).collect();
+        let mandatory: Vec<&Requirement> = of(RequirementKind::Mandatory)
+            .filter(|m| m.parameter.is_none())
+            .collect();
         if !mandatory.is_empty() {
-            blocks.push(ContentBlock::SubHeading { text: "实质性要求响应".into() });
+            blocks.push(ContentBlock::SubHeading {
+                text: "实质性要求响应".into(),
+            });
             for item in mandatory {
                 let marker = item.marker.clone().unwrap_or_default();
-                blocks.push(ContentBlock::Paragraph { text: format!("招标要求（{}{}）：{}", marker, item.id, item.text.trim()) });
+                blocks.push(ContentBlock::Paragraph {
+                    text: format!("招标要求（{}{}）：{}", marker, item.id, item.text.trim()),
+                });
                 blocks.push(ContentBlock::Paragraph {
                     text: "我方响应：我方完全响应该项实质性要求，无任何偏离，并承诺在合同履行期间严格执行。".into(),
                 });
@@ -66,55 +80,101 @@ impl TemplateWriter {
         let parameters: Vec<&Requirement> = request
             .items
             .iter()
-            .filter(|i| i.kind == RequirementKind::Parameter || (i.kind == RequirementKind::Mandatory && i.parameter.is_some()))
+            .filter(|i| {
+                i.kind == RequirementKind::Parameter
+                    || (i.kind == RequirementKind::Mandatory && i.parameter.is_some())
+            })
             .collect();
         if !parameters.is_empty() {
-            blocks.push(ContentBlock::SubHeading { text: "技术参数响应及偏离表".into() });
+            blocks.push(ContentBlock::SubHeading {
+                text: "技术参数响应及偏离表".into(),
+            });
             blocks.push(ContentBlock::Paragraph {
                 text: "下表逐项列明招标文件的技术参数要求及我方所投产品的实际响应值，投标人须按所投产品的技术资料如实填写，并附相应证明材料。".into(),
             });
             let mut rows = Vec::new();
             for item in parameters {
                 let required = required_value(item);
-                let offered = format!("【待填写：所投产品实际参数（须{}）】", compact_requirement(item));
+                let offered = format!(
+                    "【待填写：所投产品实际参数（须{}）】",
+                    compact_requirement(item)
+                );
                 let deviation = "【待填写：无偏离/正偏离/负偏离】".to_string();
-                rows.push(vec![item.id.clone(), required.clone(), offered.clone(), deviation.clone()]);
-                deviations.push(DeviationRow { requirement_id: item.id.clone(), required, offered, deviation });
+                rows.push(vec![
+                    item.id.clone(),
+                    required.clone(),
+                    offered.clone(),
+                    deviation.clone(),
+                ]);
+                deviations.push(DeviationRow {
+                    requirement_id: item.id.clone(),
+                    required,
+                    offered,
+                    deviation,
+                });
             }
-            blocks.push(ContentBlock::Table { header: cells(&["编号", "招标要求", "投标响应", "偏离情况"]), rows });
+            blocks.push(ContentBlock::Table {
+                header: cells(&["编号", "招标要求", "投标响应", "偏离情况"]),
+                rows,
+            });
         }
 
         let commercial: Vec<&Requirement> = of(RequirementKind::Commercial).collect();
         if !commercial.is_empty() {
-            blocks.push(ContentBlock::SubHeading { text: "商务条款响应表".into() });
+            blocks.push(ContentBlock::SubHeading {
+                text: "商务条款响应表".into(),
+            });
             blocks.push(ContentBlock::Table {
                 header: cells(&["编号", "招标要求", "投标响应", "偏离情况"]),
                 rows: commercial
                     .iter()
-                    .map(|c| vec![c.id.clone(), c.text.clone(), "完全响应".into(), "无偏离".into()])
+                    .map(|c| {
+                        vec![
+                            c.id.clone(),
+                            c.text.clone(),
+                            "完全响应".into(),
+                            "无偏离".into(),
+                        ]
+                    })
                     .collect(),
             });
         }
 
         let formats: Vec<&Requirement> = of(RequirementKind::Format).collect();
         if !formats.is_empty() {
-            blocks.push(ContentBlock::SubHeading { text: "投标文件格式要求响应".into() });
+            blocks.push(ContentBlock::SubHeading {
+                text: "投标文件格式要求响应".into(),
+            });
             blocks.push(ContentBlock::Bullets {
                 items: formats
                     .iter()
-                    .map(|f| format!("{}（{}）：我方投标文件严格按此要求编制。", f.text.trim(), f.id))
+                    .map(|f| {
+                        format!(
+                            "{}（{}）：我方投标文件严格按此要求编制。",
+                            f.text.trim(),
+                            f.id
+                        )
+                    })
                     .collect(),
             });
         }
 
         let disqualifications: Vec<&Requirement> = of(RequirementKind::Disqualification).collect();
         if !disqualifications.is_empty() {
-            blocks.push(ContentBlock::SubHeading { text: "废标（无效投标）条款自查表".into() });
+            blocks.push(ContentBlock::SubHeading {
+                text: "废标（无效投标）条款自查表".into(),
+            });
             blocks.push(ContentBlock::Table {
                 header: cells(&["编号", "条款内容", "自查结论"]),
                 rows: disqualifications
                     .iter()
-                    .map(|d| vec![d.id.clone(), d.text.clone(), "已逐项核对，我方不存在该情形".into()])
+                    .map(|d| {
+                        vec![
+                            d.id.clone(),
+                            d.text.clone(),
+                            "已逐项核对，我方不存在该情形".into(),
+                        ]
+                    })
                     .collect(),
             });
         }
@@ -133,7 +193,11 @@ fn cells(texts: &[&str]) -> Vec<String> {
 }
 
 fn project_label(request: &SectionRequest) -> String {
-    let name = request.facts.project_name.clone().unwrap_or_else(|| "【待填写：项目名称】".into());
+    let name = request
+        .facts
+        .project_name
+        .clone()
+        .unwrap_or_else(|| "【待填写：项目名称】".into());
     match &request.facts.project_code {
         Some(code) => format!("{name}（项目编号：{code}）"),
         None => name,
@@ -144,7 +208,11 @@ fn project_label(request: &SectionRequest) -> String {
 fn opening(title: &str, project: &str, request: &SectionRequest) -> Vec<ContentBlock> {
     let paragraph = |text: String| ContentBlock::Paragraph { text };
     if title.contains("投标函") || title.contains("响应函") {
-        let deadline = request.facts.deadline.clone().unwrap_or_else(|| "招标文件规定的投标截止时间".into());
+        let deadline = request
+            .facts
+            .deadline
+            .clone()
+            .unwrap_or_else(|| "招标文件规定的投标截止时间".into());
         return vec![
             paragraph("致：【待填写：采购人/招标代理机构名称】".into()),
             paragraph(format!(
@@ -169,11 +237,23 @@ fn opening(title: &str, project: &str, request: &SectionRequest) -> Vec<ContentB
             paragraph("本授权书于签字盖章之日起生效，特此声明。附：法定代表人及被授权人身份证复印件【待填写：附件】。".into()),
         ];
     }
+    let children = &request.context.children;
+    if request.section.level > 1 && !request.items.is_empty() {
+        // A sub-section answers its items directly; the part's opening already introduced them.
+        return Vec::new();
+    }
     let mut blocks = vec![paragraph(format!(
         "本章针对{project}招标文件中与“{title}”相关的要求逐项作出响应。我方已认真研究招标文件的全部内容，对下列各项要求均作出明确、完整的响应。"
     ))];
-    if request.items.is_empty() {
-        blocks.push(paragraph(format!("【待填写：{title}（按招标文件规定的格式和内容填写，并加盖公章）】")));
+    if !children.is_empty() {
+        blocks.push(paragraph(format!(
+            "本章包括以下内容：{}。",
+            children.join("；")
+        )));
+    } else if request.items.is_empty() {
+        blocks.push(paragraph(format!(
+            "【待填写：{title}（按招标文件规定的格式和内容填写，并加盖公章）】"
+        )));
     }
     blocks
 }
@@ -184,8 +264,13 @@ fn scoring_answer(item: &Requirement, project: &str, with_heading: bool) -> Vec<
     if with_heading {
         blocks.push(ContentBlock::SubHeading { text: name.clone() });
     }
-    let points = item.points.map(|p| format!("（分值：{p}分）")).unwrap_or_default();
-    blocks.push(ContentBlock::Paragraph { text: format!("评分要求（{}）：{}{}", item.id, item.text.trim(), points) });
+    let points = item
+        .points
+        .map(|p| format!("（分值：{p}分）"))
+        .unwrap_or_default();
+    blocks.push(ContentBlock::Paragraph {
+        text: format!("评分要求（{}）：{}{}", item.id, item.text.trim(), points),
+    });
     let category = item.category.as_deref().unwrap_or("");
     if category.contains('价') {
         blocks.push(ContentBlock::Paragraph {
@@ -197,7 +282,9 @@ fn scoring_answer(item: &Requirement, project: &str, with_heading: bool) -> Vec<
         });
         blocks.push(ContentBlock::Bullets {
             items: vec![
-                format!("证明材料：【待填写：与“{name}”对应的合同、证书或获奖文件复印件（加盖公章）】"),
+                format!(
+                    "证明材料：【待填写：与“{name}”对应的合同、证书或获奖文件复印件（加盖公章）】"
+                ),
                 "材料所在页码：【待填写】".into(),
             ],
         });
@@ -221,7 +308,7 @@ fn scoring_answer(item: &Requirement, project: &str, with_heading: bool) -> Vec<
 fn short_name(text: &str) -> String {
     let text = text.trim();
     let cut = text
-        .find(|c: char| matches!(c, '：' | ':' | '（' | '(' | '。' | '；' | '，'))
+        .find(['：', ':', '（', '(', '。', '；', '，'])
         .map(|at| &text[..at])
         .unwrap_or(text);
     let name: String = cut.chars().take(30).collect();
@@ -257,14 +344,25 @@ fn evidence_hint(text: &str) -> String {
 
 fn required_value(item: &Requirement) -> String {
     match &item.parameter {
-        Some(p) => format!("{}{}{}{}", p.name, p.comparator, p.value, p.unit.clone().unwrap_or_default()),
+        Some(p) => format!(
+            "{}{}{}{}",
+            p.name,
+            p.comparator,
+            p.value,
+            p.unit.clone().unwrap_or_default()
+        ),
         None => item.text.trim().to_string(),
     }
 }
 
 fn compact_requirement(item: &Requirement) -> String {
     match &item.parameter {
-        Some(p) => format!("{}{}{}", p.comparator, p.value, p.unit.clone().unwrap_or_default()),
+        Some(p) => format!(
+            "{}{}{}",
+            p.comparator,
+            p.value,
+            p.unit.clone().unwrap_or_default()
+        ),
         None => "满足招标要求".into(),
     }
 }
@@ -292,21 +390,45 @@ mod tests {
 
     fn request() -> SectionRequest {
         let mut cpu = item("PA-001", RequirementKind::Parameter, "CPU核数≥16核");
-        cpu.parameter =
-            Some(ParameterValue { name: "CPU核数".into(), comparator: "≥".into(), value: "16".into(), unit: Some("核".into()) });
-        let mut star = item("MA-001", RequirementKind::Mandatory, "投标人须提供原厂授权书");
+        cpu.parameter = Some(ParameterValue {
+            name: "CPU核数".into(),
+            comparator: "≥".into(),
+            value: "16".into(),
+            unit: Some("核".into()),
+        });
+        let mut star = item(
+            "MA-001",
+            RequirementKind::Mandatory,
+            "投标人须提供原厂授权书",
+        );
         star.marker = Some("★".into());
-        let mut tech = item("SC-001", RequirementKind::Scoring, "技术方案：方案完整合理（10分）");
+        let mut tech = item(
+            "SC-001",
+            RequirementKind::Scoring,
+            "技术方案：方案完整合理（10分）",
+        );
         tech.points = Some(10.0);
         tech.category = Some("技术".into());
         let items = vec![
             tech,
-            item("QU-001", RequirementKind::Qualification, "具有独立承担民事责任的能力，提供营业执照"),
+            item(
+                "QU-001",
+                RequirementKind::Qualification,
+                "具有独立承担民事责任的能力，提供营业执照",
+            ),
             star,
             cpu,
-            item("CO-001", RequirementKind::Commercial, "交货期：合同签订后30日内"),
+            item(
+                "CO-001",
+                RequirementKind::Commercial,
+                "交货期：合同签订后30日内",
+            ),
             item("FO-001", RequirementKind::Format, "投标文件须逐页加盖公章"),
-            item("DQ-001", RequirementKind::Disqualification, "未按要求提交投标保证金的，投标无效"),
+            item(
+                "DQ-001",
+                RequirementKind::Disqualification,
+                "未按要求提交投标保证金的，投标无效",
+            ),
         ];
         SectionRequest {
             section: OutlineSection {
@@ -334,8 +456,16 @@ mod tests {
         let draft = TemplateWriter::draft(&request);
         let text = draft.text();
         for item in &request.items {
-            assert!(text.contains(item.text.trim()), "item {} text missing from:\n{text}", item.id);
-            assert!(draft.answered_ids.contains(&item.id), "{} not answered", item.id);
+            assert!(
+                text.contains(item.text.trim()),
+                "item {} text missing from:\n{text}",
+                item.id
+            );
+            assert!(
+                draft.answered_ids.contains(&item.id),
+                "{} not answered",
+                item.id
+            );
         }
         assert!(text.contains("我方完全响应"));
         assert!(text.contains("【待填写：营业执照副本复印件"), "{text}");
@@ -351,6 +481,9 @@ mod tests {
     #[test]
     fn the_template_is_deterministic() {
         let request = request();
-        assert_eq!(TemplateWriter::draft(&request), TemplateWriter::draft(&request));
+        assert_eq!(
+            TemplateWriter::draft(&request),
+            TemplateWriter::draft(&request)
+        );
     }
 }
