@@ -454,11 +454,31 @@ fn enumerated_in_paragraphs(after: &[Block], parent_level: u8) -> Vec<String> {
     else {
         return Vec::new();
     };
+    static PARTS: OnceLock<Option<Regex>> = OnceLock::new();
+    let parts = PARTS
+        .get_or_init(|| {
+            Regex::new(r"由([^。；;：:]{4,80}?)(?:等)?(?:[两二三四五六七八九十]+)?(?:个)?部分组成")
+                .ok()
+        })
+        .as_ref();
     let mut titles = Vec::new();
     for block in after.iter().take(60) {
         match block {
             Block::Heading { level, .. } if *level <= parent_level => break,
             Block::Paragraph { text, .. } => {
+                // "投标文件一般由价格文件、商务技术文件、资格证明文件三部分组成"
+                if let Some(listed) = parts.and_then(|p| p.captures(text)) {
+                    let named: Vec<String> = listed[1]
+                        .split(['、', '，', ','])
+                        .flat_map(|part| part.split("和"))
+                        .flat_map(|part| part.split("及"))
+                        .map(clean_title)
+                        .filter(|t| t.chars().count() >= 2)
+                        .collect();
+                    if named.len() >= 3 {
+                        return named;
+                    }
+                }
                 for capture in item.captures_iter(text.trim()) {
                     let title = clean_title(&capture[1]);
                     if !title.is_empty() {
@@ -688,6 +708,25 @@ mod tests {
         assert_eq!(
             prescribed_format(&document),
             ["投标函", "开标一览表", "资格证明文件", "技术响应文件"]
+        );
+    }
+
+    #[test]
+    fn parts_named_in_one_sentence_are_read() {
+        let document = doc(vec![
+            heading(4, "13.投标文件组成", 0),
+            paragraph("13.1投标文件一般由价格文件、商务技术文件、资格证明文件三部分组成。每部分应当分别编制目录。", 1),
+            heading(4, "14.投标文件的编制", 2),
+        ]);
+        assert_eq!(
+            prescribed_format(&document),
+            ["价格文件", "商务技术文件", "资格证明文件"]
+        );
+        let outline = plan_outline(&document, &sample_ledger());
+        assert_every_item_once(&outline, &sample_ledger());
+        assert_eq!(
+            outline.section_of("SC-001").map(|s| s.number.as_str()),
+            Some("2.1")
         );
     }
 
