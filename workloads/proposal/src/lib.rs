@@ -165,6 +165,7 @@ pub async fn write_section(
 }
 
 /// Writes every section with bounded concurrency and returns them in outline order.
+/// The returned future is Send when `on_progress` is Send + Sync, so it can run on a spawned task.
 pub async fn generate(
     doc: &TenderDocument,
     ledger: &RequirementLedger,
@@ -176,21 +177,22 @@ pub async fn generate(
     let total = outline.sections.len();
     let writer_ref: &dyn SectionWriter = writer.as_ref();
     let mut results = Vec::with_capacity(total);
-    let mut running = stream::iter(outline.sections.iter())
-        .map(|section| {
+    let on_progress = &on_progress;
+    // Futures collected first (not mapped lazily inside the stream) so the whole run stays Send.
+    let pending: Vec<_> = outline
+        .sections
+        .iter()
+        .map(|section| async move {
             on_progress(ProgressEvent::SectionStarted {
                 section_id: section.id.clone(),
                 number: section.number.clone(),
                 title: section.title.clone(),
             });
-            async move {
-                (
-                    section,
-                    write_section(doc, ledger, outline, &section.id, writer_ref).await,
-                )
-            }
+            let result = write_section(doc, ledger, outline, &section.id, writer_ref).await;
+            (section, result)
         })
-        .buffer_unordered(options.concurrency.max(1));
+        .collect();
+    let mut running = stream::iter(pending).buffer_unordered(options.concurrency.max(1));
     while let Some((section, result)) = running.next().await {
         results.push(result);
         on_progress(ProgressEvent::SectionFinished {

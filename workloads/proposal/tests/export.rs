@@ -198,3 +198,27 @@ fn converting_a_missing_file_names_it() {
         "{error}"
     );
 }
+
+/// The service runs generation on spawned tasks: the futures must be Send (checked at compile time).
+#[test]
+fn generation_futures_can_be_spawned() {
+    fn assert_send<T: Send>(_: T) {}
+    let (doc, ledger) = common::tender();
+    let outline = plan_outline(&doc, &ledger);
+    let writer: Arc<dyn SectionWriter> = Arc::new(TemplateWriter);
+    assert_send(aibid_proposal::write_section(
+        &doc,
+        &ledger,
+        &outline,
+        "sec-1",
+        writer.as_ref(),
+    ));
+    assert_send(generate(
+        &doc,
+        &ledger,
+        &outline,
+        writer,
+        &GenerateOptions::default(),
+        |_| {},
+    ));
+}
