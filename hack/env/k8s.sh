@@ -62,7 +62,7 @@ current-context: test
 KUBECONFIG
 
   local i
-  for i in $(seq 1 120); do
+  for i in $(seq 1 240); do
     if curl -sk -H "Authorization: Bearer $token" "https://127.0.0.1:$api_port/readyz" 2>/dev/null | grep -qx ok; then
       break
     fi
@@ -71,8 +71,8 @@ KUBECONFIG
     fi
     sleep 0.5
   done
-  if ((i == 120)); then
-    echo "ERROR: kube-apiserver not ready after 60 s; see $dir/apiserver.log" >&2; return 1
+  if ((i == 240)); then
+    echo "ERROR: kube-apiserver not ready after 120 s; see $dir/apiserver.log" >&2; return 1
   fi
 
   # Garbage collection of owned children needs the controller-manager. Only the garbage-collector and namespace
