@@ -14,6 +14,7 @@ pub mod postgres;
 pub mod redis;
 pub mod scheduler;
 pub mod secrets;
+pub mod service;
 pub mod service_account;
 pub mod settings;
 pub mod storage;
