@@ -1,5 +1,6 @@
 # Sourced by hack/test.sh: a real Kubernetes API server v1.20.2 + etcd (+ kube-controller-manager for garbage
 # collection) on free loopback ports, as ../shared/k8s/README.md describes. Exports AIBID_TEST_KUBECONFIG.
+# AIBID_K8S_SERVICE_CIDR widens the ClusterIP range (the benchmark needs thousands of Services).
 # Needs: free_port, on_exit (from hack/test.sh), $AIBID_SHARED, $AIBID_TEST_TMP; Debian etcd-server, openssl, xz-utils.
 
 k8s_start() {
@@ -37,7 +38,7 @@ k8s_start() {
     --advertise-address=127.0.0.1 --secure-port="$api_port" --cert-dir="$dir/certs" \
     --token-auth-file="$dir/tokens.csv" --authorization-mode=RBAC \
     --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$dir/sa.pub" \
-    --service-account-signing-key-file="$dir/sa.key" --service-cluster-ip-range=10.0.0.0/24 \
+    --service-account-signing-key-file="$dir/sa.key" --service-cluster-ip-range="${AIBID_K8S_SERVICE_CIDR:-10.0.0.0/24}" \
     --disable-admission-plugins=ServiceAccount --allow-privileged=true >"$dir/apiserver.log" 2>&1 &
   local api_pid=$!
   on_exit "kill $api_pid 2>/dev/null; wait $api_pid 2>/dev/null"
@@ -61,7 +62,7 @@ current-context: test
 KUBECONFIG
 
   local i
-  for i in $(seq 1 120); do
+  for i in $(seq 1 240); do
     if curl -sk -H "Authorization: Bearer $token" "https://127.0.0.1:$api_port/readyz" 2>/dev/null | grep -qx ok; then
       break
     fi
@@ -70,8 +71,8 @@ KUBECONFIG
     fi
     sleep 0.5
   done
-  if ((i == 120)); then
-    echo "ERROR: kube-apiserver not ready after 60 s; see $dir/apiserver.log" >&2; return 1
+  if ((i == 240)); then
+    echo "ERROR: kube-apiserver not ready after 120 s; see $dir/apiserver.log" >&2; return 1
   fi
 
   # Garbage collection of owned children needs the controller-manager. Only the garbage-collector and namespace

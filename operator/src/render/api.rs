@@ -3,11 +3,12 @@
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
-use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::labels::{self, Component};
 use super::pod::{self, AppPod};
+use super::service;
 use super::settings::{Setting, API_PORT, METRICS_PORT, UI_PORT};
 use crate::crd::BiddingDeployment;
 
@@ -63,32 +64,13 @@ pub fn rolling_without_capacity_loss() -> DeploymentStrategy {
     }
 }
 
-pub fn service_port(name: &str, port: i32, target: &str) -> ServicePort {
-    ServicePort {
-        name: Some(name.into()),
-        port,
-        target_port: Some(IntOrString::String(target.into())),
-        protocol: Some("TCP".into()),
-        ..Default::default()
-    }
-}
-
 pub fn service(bd: &BiddingDeployment) -> Service {
-    let component = Component::Api;
-    Service {
-        metadata: labels::owned_meta(bd, component.name(bd), labels::labels(bd, component, None)),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(labels::selector_labels(bd, component)),
-            ports: Some(vec![
-                service_port("http", API_PORT, "http"),
-                service_port("ui", UI_PORT, "ui"),
-                service_port("metrics", METRICS_PORT, "metrics"),
-            ]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    let ports = vec![
+        service::port("http", API_PORT, "http"),
+        service::port("ui", UI_PORT, "ui"),
+        service::port("metrics", METRICS_PORT, "metrics"),
+    ];
+    service::cluster_ip(bd, Component::Api, Component::Api.name(bd), ports)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod postgres;
 pub mod redis;
 pub mod scheduler;
 pub mod secrets;
+pub mod service;
 pub mod service_account;
 pub mod settings;
 pub mod storage;
@@ -91,6 +92,19 @@ impl Child {
     }
 }
 
+/// Feeds serialised JSON straight into sha256, without building the string first.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Serialise a typed object into a [`Child`], stamping the sha256 of its content as an annotation.
 pub fn child<K>(component: Component, object: &K) -> Child
 where
@@ -103,7 +117,10 @@ where
     ));
     let name = object.meta().name.clone().unwrap_or_default();
     let mut value = serde_json::to_value(object).unwrap_or(serde_json::Value::Null);
-    let hash = hex::encode(Sha256::digest(value.to_string().as_bytes()));
+    let mut hasher = HashWriter(Sha256::new());
+    // Writing into a hasher cannot fail; serialising a `Value` cannot either.
+    let _ = serde_json::to_writer(&mut hasher, &value);
+    let hash = hex::encode(hasher.0.finalize());
     if let Some(metadata) = value.get_mut("metadata").and_then(|m| m.as_object_mut()) {
         let annotations = metadata
             .entry("annotations")

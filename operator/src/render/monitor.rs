@@ -1,10 +1,11 @@
 //! The task monitor (the guide's Flower on port 5555): queue and worker pages, a Deployment and a Service.
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
-use k8s_openapi::api::core::v1::{Service, ServiceSpec};
+use k8s_openapi::api::core::v1::Service;
 
 use super::labels::{self, Component};
 use super::pod::{self, AppPod};
+use super::service;
 use super::settings::{Setting, API_PORT, METRICS_PORT};
 use crate::crd::BiddingDeployment;
 
@@ -45,20 +46,11 @@ pub fn deployment(bd: &BiddingDeployment, all: &[Setting], version: &str) -> Dep
 }
 
 pub fn service(bd: &BiddingDeployment) -> Service {
-    let component = Component::Monitor;
-    Service {
-        metadata: labels::owned_meta(bd, component.name(bd), labels::labels(bd, component, None)),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(labels::selector_labels(bd, component)),
-            ports: Some(vec![
-                super::api::service_port("http", MONITOR_PORT, "http"),
-                super::api::service_port("metrics", METRICS_PORT, "metrics"),
-            ]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    let ports = vec![
+        service::port("http", MONITOR_PORT, "http"),
+        service::port("metrics", METRICS_PORT, "metrics"),
+    ];
+    service::cluster_ip(bd, Component::Monitor, Component::Monitor.name(bd), ports)
 }
 
 #[cfg(test)]

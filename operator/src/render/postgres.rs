@@ -10,7 +10,7 @@ use k8s_openapi::api::apps::v1::{
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource,
     ExecAction, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Probe,
-    SecretKeySelector, Service, ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
+    SecretKeySelector, Service, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -18,6 +18,7 @@ use kube::ResourceExt;
 use sha2::{Digest, Sha256};
 
 use super::labels::{self, Component};
+use super::service;
 use super::{pod, Credentials, CONFIG_HASH_ANNOTATION};
 use crate::crd::{BiddingDeployment, ManagedDatabase, VolumeSpec};
 
@@ -73,38 +74,13 @@ pub fn config_map(bd: &BiddingDeployment, db: &ManagedDatabase) -> ConfigMap {
 }
 
 pub fn headless_service(bd: &BiddingDeployment) -> Service {
-    Service {
-        metadata: labels::owned_meta(
-            bd,
-            headless_name(bd),
-            labels::labels(bd, Component::Postgres, None),
-        ),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            selector: Some(labels::selector_labels(bd, Component::Postgres)),
-            ports: Some(vec![super::api::service_port("postgres", PORT, "postgres")]),
-            publish_not_ready_addresses: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    let ports = vec![service::port("postgres", PORT, "postgres")];
+    service::headless(bd, Component::Postgres, headless_name(bd), ports)
 }
 
 pub fn service(bd: &BiddingDeployment) -> Service {
-    Service {
-        metadata: labels::owned_meta(
-            bd,
-            Component::Postgres.name(bd),
-            labels::labels(bd, Component::Postgres, None),
-        ),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(labels::selector_labels(bd, Component::Postgres)),
-            ports: Some(vec![super::api::service_port("postgres", PORT, "postgres")]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    let ports = vec![service::port("postgres", PORT, "postgres")];
+    service::cluster_ip(bd, Component::Postgres, Component::Postgres.name(bd), ports)
 }
 
 /// A volume claim template; StatefulSet PVCs carry no ownerReference, so they outlive the CR unless

@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
-use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, PodSpec, PodTemplateSpec, Service, ServiceSpec,
-};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec, PodTemplateSpec, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 use sha2::{Digest, Sha256};
@@ -15,6 +13,7 @@ use super::labels::{self, Component};
 use super::postgres::{
     claim_template, config_volume, exec_probe, mount, retention_policy, secret_env, DATA_CLAIM,
 };
+use super::service;
 use super::{pod, Credentials, CONFIG_HASH_ANNOTATION};
 use crate::crd::{BiddingDeployment, ManagedRedis};
 
@@ -65,38 +64,13 @@ pub fn config_map(bd: &BiddingDeployment, redis: &ManagedRedis) -> ConfigMap {
 }
 
 pub fn headless_service(bd: &BiddingDeployment) -> Service {
-    Service {
-        metadata: labels::owned_meta(
-            bd,
-            headless_name(bd),
-            labels::labels(bd, Component::Redis, None),
-        ),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            selector: Some(labels::selector_labels(bd, Component::Redis)),
-            ports: Some(vec![super::api::service_port("redis", PORT, "redis")]),
-            publish_not_ready_addresses: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    let ports = vec![service::port("redis", PORT, "redis")];
+    service::headless(bd, Component::Redis, headless_name(bd), ports)
 }
 
 pub fn service(bd: &BiddingDeployment) -> Service {
-    Service {
-        metadata: labels::owned_meta(
-            bd,
-            Component::Redis.name(bd),
-            labels::labels(bd, Component::Redis, None),
-        ),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(labels::selector_labels(bd, Component::Redis)),
-            ports: Some(vec![super::api::service_port("redis", PORT, "redis")]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    let ports = vec![service::port("redis", PORT, "redis")];
+    service::cluster_ip(bd, Component::Redis, Component::Redis.name(bd), ports)
 }
 
 pub fn stateful_set(bd: &BiddingDeployment, redis: &ManagedRedis) -> StatefulSet {
