@@ -29,6 +29,11 @@ static DEADLINE_EXCLUDE: LazyLock<Regex> =
 static ENGLISH_DEADLINE: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i)(?:last date|deadline)[^.]{0,40}?\b([0-9]{1,2}(?:st|nd|rd|th)?\s+(?:January|February|March|April|May|June|July|August|September|October|November|December)\s*,?\s*[0-9]{4}(?:\s*(?:at|,)?\s*[0-9]{3,4}\s*hrs\.?)?)")
 });
+static NOTICE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?:招标|采购|磋商|谈判|询价|比选)公告|投标邀请|邀请函|采购邀请|Invitation"));
+static DEADLINE_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"截止(?:时间|日期)(?:[（(][^）)]{0,8}[）)])?(?:及[^：:，。]{0,10})?\s*(?:[:：为]|\|)?[\s|]*")
+});
 static NAME_END: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?:项目|采购|服务|工程|标段|包|）|\))$"));
 
@@ -51,7 +56,16 @@ fn first(lines: &[Line], find: impl Fn(&str) -> Option<String>) -> Option<String
 /// wrapped PDF lines joined; the most repeated value wins (a cover may differ from the notice).
 fn project_name(lines: &[Line]) -> Option<String> {
     let mut candidates: Vec<String> = Vec::new();
+    // The notice (招标公告/投标邀请) is authoritative where a cover words the name differently.
+    let notice_start = lines
+        .iter()
+        .position(|l| !l.is_row() && l.text.chars().count() <= 30 && NOTICE.is_match(&l.text))
+        .unwrap_or(0);
+    let mut notice_candidates = 0;
     for (i, line) in lines.iter().enumerate() {
+        if i == notice_start {
+            notice_candidates = candidates.len();
+        }
         if let Some(cells) = line.cells {
             let cells: Vec<&String> = cells.iter().filter(|c| !c.is_empty()).collect();
             for pair in cells.windows(2) {
@@ -83,7 +97,11 @@ fn project_name(lines: &[Line]) -> Option<String> {
         }
         candidates.push(clean_name(&value));
     }
-    candidates.retain(|c| c.chars().count() >= 4 && !c.contains(['_', '[', '＿']) && !c.starts_with("见"));
+    let usable = |c: &String| c.chars().count() >= 4 && !c.contains(['_', '[', '＿', '：', ':']) && !c.starts_with("见");
+    if candidates[notice_candidates.min(candidates.len())..].iter().any(usable) {
+        candidates.drain(..notice_candidates.min(candidates.len()));
+    }
+    candidates.retain(usable);
     let key = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
     let mut best: Option<(usize, usize, &String)> = None;
     for (i, c) in candidates.iter().enumerate() {
@@ -130,6 +148,17 @@ fn budget(lines: &[Line]) -> Option<String> {
 /// The bid deadline: a date and time on a 截止时间 line, or on one of the two lines after it
 /// (table layouts put the value in the next cell or row).
 fn deadline(lines: &[Line]) -> Option<String> {
+    // A date right after "截止时间：" on a bid/response deadline line is the surest reading.
+    for line in lines {
+        if !DEADLINE_KEY.is_match(&line.text) || DEADLINE_EXCLUDE.is_match(&line.text) {
+            continue;
+        }
+        for key in DEADLINE_VALUE.find_iter(&line.text) {
+            if let Some(date) = DATE_TIME.captures(&line.text[key.end()..]).filter(|c| c.get(0).is_some_and(|m| m.start() == 0)) {
+                return Some(date[1].trim().to_owned());
+            }
+        }
+    }
     for (i, line) in lines.iter().enumerate() {
         if !DEADLINE_KEY.is_match(&line.text) || DEADLINE_EXCLUDE.is_match(&line.text) {
             continue;
