@@ -12,14 +12,20 @@ fn re(pattern: &str) -> Regex {
 }
 
 static SECTION_START: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?:供应商|投标人|申请人|响应人|投标供应商|竞标人|磋商供应商)?(?:的)?(?:资格要求|资格条件|资质要求|资格审查(?:要求|内容|表)?|合格(?:的)?(?:投标人|供应商)|资格性审查|投标人资格|Eligibility Criteria|Eligibility|Qualification Criteria|Pre-?Qualification)")
+    re(
+        r"(?:供应商|投标人|申请人|响应人|投标供应商|竞标人|磋商供应商)?(?:的)?(?:资格要求|资格条件|资质要求|资格审查(?:要求|内容|表)?|合格(?:的)?(?:投标人|供应商)|资格性审查|投标人资格|Eligibility Criteria|Eligibility|Qualification Criteria|Pre-?Qualification)",
+    )
 });
 /// Short lines that open a different part of a notice or chapter.
 static SECTION_END: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"获取(?:招标|采购|磋商|谈判)?文件|提交(?:投标|响应)文件|投标截止|响应文件提交|开标|公告期限|其他补充事宜|联系方式|采购需求|项目概况|评分|评审|投标保证金|报名|Scope of Work|Terms and Conditions|Bid Submission")
+    re(
+        r"获取(?:招标|采购|磋商|谈判)?文件|提交(?:投标|响应)文件|投标截止|响应文件提交|开标|公告期限|其他补充事宜|联系方式|采购需求|项目概况|评分|评审|投标保证金|报名|Scope of Work|Terms and Conditions|Bid Submission",
+    )
 });
 static NUMBERED: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^\s*(?:[0-9]{1,2}(?:\.[0-9]{1,2})*\s*[.、．)]|[（(][0-9一二三四五六七八九十]{1,3}[）)]|[一二三四五六七八九十]{1,3}[、．]|[①-⑳]|[a-zA-Z][.)]|\([a-zA-Z]\)|[ivx]{1,4}[.)]|[•·●▪-])")
+    re(
+        r"^\s*(?:[0-9]{1,2}(?:\.[0-9]{1,2})*\s*[.、．)]|[（(][0-9一二三四五六七八九十]{1,3}[）)]|[一二三四五六七八九十]{1,3}[、．]|[①-⑳]|[a-zA-Z][.)]|\([a-zA-Z]\)|[ivx]{1,4}[.)]|[•·●▪-])",
+    )
 });
 const MAX_SECTION_LINES: usize = 45;
 
@@ -45,7 +51,9 @@ pub fn extract(lines: &[Line]) -> Vec<Found> {
                 break;
             }
             for text in requirement_texts(next) {
-                if text.chars().count() >= 6 && (NUMBERED.is_match(&text) || next.is_row() || text.chars().count() <= 160) {
+                if text.chars().count() >= 6
+                    && (NUMBERED.is_match(&text) || next.is_row() || text.chars().count() <= 160)
+                {
                     push(&mut items, &mut seen, &text, next);
                 }
             }
@@ -64,7 +72,8 @@ fn is_title(text: &str, is_heading: bool) -> bool {
         let before = text[..m.start()].chars().count();
         let colon_after = text[m.end()..].trim_start().starts_with(['：', ':']);
         is_heading || len <= 40 || (before <= 12 && colon_after)
-    }) && !text.contains("资格要求的证明") && !text.contains("见")
+    }) && !text.contains("资格要求的证明")
+        && !text.contains("见")
 }
 
 /// When the line opens a section, the requirement texts it carries itself (rest of the title line,
@@ -79,7 +88,9 @@ fn opening(line: &Line) -> Option<Vec<String>> {
             Some(after_title(&line.text).map(split_items).unwrap_or_default())
         }
         Some(cells) => {
-            let title_cell = cells.iter().position(|c| is_title(c.lines().next().unwrap_or(""), false))?;
+            let title_cell = cells
+                .iter()
+                .position(|c| is_title(c.lines().next().unwrap_or(""), false))?;
             let mut parts = Vec::new();
             for (k, cell) in cells.iter().enumerate() {
                 if k == title_cell {
@@ -91,13 +102,22 @@ fn opening(line: &Line) -> Option<Vec<String>> {
                     parts.extend(split_items(cell));
                 }
             }
-            Some(parts.into_iter().filter(|p| p.chars().count() >= 6).collect())
+            Some(
+                parts
+                    .into_iter()
+                    .filter(|p| p.chars().count() >= 6)
+                    .collect(),
+            )
         }
     }
 }
 
 fn split_items(text: &str) -> Vec<String> {
-    text.lines().map(str::trim).filter(|l| l.chars().count() >= 6).map(str::to_owned).collect()
+    text.lines()
+        .map(str::trim)
+        .filter(|l| l.chars().count() >= 6)
+        .map(str::to_owned)
+        .collect()
 }
 
 fn after_title(text: &str) -> Option<&str> {
@@ -137,6 +157,10 @@ fn requirement_texts(line: &Line) -> Vec<String> {
 fn push(items: &mut Vec<Found>, seen: &mut HashSet<String>, text: &str, line: &Line) {
     let key: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     if seen.insert(key) {
-        items.push(Found::new(RequirementKind::Qualification, super::markers::shorten(text.trim()), line.anchor));
+        items.push(Found::new(
+            RequirementKind::Qualification,
+            super::markers::shorten(text.trim()),
+            line.anchor,
+        ));
     }
 }
