@@ -10,6 +10,7 @@
 //! - ★ count: the number of distinct extracted items marked ★ equals the label's count.
 //! - qualification: a label paraphrase is recalled when an extracted qualification item, used once,
 //!   contains at least 40 % of its character bigrams.
+//!
 //! A document the label calls scanned must fail with `NoTextLayer`; that counts as expected.
 
 use crate::error::{ReadError, ReadLimits};

@@ -105,7 +105,7 @@ pub fn extract(lines: &[Line]) -> Vec<Found> {
             push(RequirementKind::Commercial, whole, None);
             continue;
         }
-        if DISQUALIFY.is_match(whole) && whole.chars().count() >= 10 && !line.heading.is_some() {
+        if DISQUALIFY.is_match(whole) && whole.chars().count() >= 10 && line.heading.is_none() {
             push(RequirementKind::Disqualification, whole, None);
             continue;
         }

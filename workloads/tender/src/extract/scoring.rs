@@ -326,7 +326,7 @@ fn from_flattened(lines: &[Line], warnings: &mut Vec<String>) -> Vec<Found> {
             .iter()
             .map(|l| l.text.as_str())
             .collect();
-        if !scoring_context(lines, i, &[header_text.clone()])
+        if !scoring_context(lines, i, std::slice::from_ref(&header_text))
             && !near
                 .iter()
                 .any(|l| l.text.contains("评分") || l.text.contains("评审"))
