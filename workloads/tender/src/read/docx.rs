@@ -36,8 +36,11 @@ pub fn read(archive: &mut Archive, limits: &ReadLimits) -> Result<TenderDocument
         blocks: Vec::new(),
         paragraph_index: 0,
         table_index: 0,
+        ladder_headings: Vec::new(),
+        styled_headings: 0,
     };
     walker.body(body);
+    walker.drop_ladder_headings_if_styled();
     Ok(TenderDocument {
         format: DocumentFormat::Docx,
         pages: None,
@@ -281,6 +284,9 @@ struct BodyWalker {
     blocks: Vec<Block>,
     paragraph_index: u32,
     table_index: u32,
+    /// Headings that came from the numbering ladder rather than styles, by block index.
+    ladder_headings: Vec<usize>,
+    styled_headings: usize,
 }
 
 /// A paragraph after styles and numbering are applied.
@@ -321,6 +327,32 @@ impl BodyWalker {
                 }
                 "customXml" | "ins" | "moveTo" => self.body(el),
                 _ => {}
+            }
+        }
+    }
+
+    /// A document that marks its headings with styles has numbered list items that only look
+    /// like headings: turn the ladder's guesses back into paragraphs.
+    fn drop_ladder_headings_if_styled(&mut self) {
+        if self.styled_headings < 3 {
+            return;
+        }
+        for &i in &self.ladder_headings {
+            if let Some(Block::Heading {
+                number,
+                text,
+                anchor,
+                ..
+            }) = self.blocks.get(i)
+            {
+                let full = match number {
+                    Some(n) => format!("{n}{}{text}", separator(n)),
+                    None => text.clone(),
+                };
+                self.blocks[i] = Block::Paragraph {
+                    text: full,
+                    anchor: *anchor,
+                };
             }
         }
     }
@@ -373,13 +405,20 @@ impl BodyWalker {
     fn top_paragraph(&mut self, p: &Element, anchor: SourceAnchor) {
         let resolved = self.resolve(p);
         if !resolved.text.is_empty() && !resolved.is_toc {
-            self.blocks.push(paragraph_block(
+            let styled = resolved.heading_level.is_some();
+            let block = paragraph_block(
                 resolved.label,
                 resolved.text,
                 resolved.heading_level,
                 anchor,
                 &mut self.levels,
-            ));
+            );
+            if styled {
+                self.styled_headings += 1;
+            } else if matches!(block, Block::Heading { .. }) {
+                self.ladder_headings.push(self.blocks.len());
+            }
+            self.blocks.push(block);
         }
         for text_box in resolved.text_boxes {
             let mut lines = Vec::new();
