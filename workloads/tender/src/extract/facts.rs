@@ -9,8 +9,11 @@ fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("static facts pattern")
 }
 
-static NAME: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?:采购|招标|磋商|谈判)?项目名称\s*[:：]\s*(.*)$"));
+static NAME: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:采购|招标|磋商|谈判)?项目名称\s*[:：]\s*(.*)$|^\s*[0-9]{0,2}\s*(?:采购|招标)?项目名称\s+(\S.*)$",
+    )
+});
 static NAME_LABEL: LazyLock<Regex> =
     LazyLock::new(|| re(r"^\s*(?:[0-9.]+\s*)?(?:招标|采购)?项目名称\s*[:：]?\s*$"));
 static CODE: LazyLock<Regex> = LazyLock::new(|| {
@@ -85,8 +88,11 @@ fn project_name(lines: &[Line]) -> Option<String> {
                 }
             }
             for cell in &cells {
-                if let Some(c) = NAME.captures(cell) {
-                    candidates.push(clean_name(&c[1]));
+                if let Some(value) = NAME
+                    .captures(cell)
+                    .and_then(|c| c.get(1).or_else(|| c.get(2)))
+                {
+                    candidates.push(clean_name(value.as_str()));
                 }
             }
             continue;
@@ -94,7 +100,10 @@ fn project_name(lines: &[Line]) -> Option<String> {
         let Some(c) = NAME.captures(&line.text) else {
             continue;
         };
-        let mut value = c[1].trim().to_owned();
+        let Some(value) = c.get(1).or_else(|| c.get(2)) else {
+            continue;
+        };
+        let mut value = value.as_str().trim().to_owned();
         if value.is_empty() {
             continue;
         }
@@ -167,17 +176,35 @@ fn budget(lines: &[Line]) -> Option<String> {
 /// The bid deadline: a date and time on a 截止时间 line, or on one of the two lines after it
 /// (table layouts put the value in the next cell or row).
 fn deadline(lines: &[Line]) -> Option<String> {
+    deadline_as_written(lines).map(|d| d.trim_end_matches("时间").to_owned())
+}
+
+/// The matched date, with a trailing "时" dropped when the text goes on "间" ("09:30:00时间").
+fn date_at(text: &str, caps: &regex::Captures) -> String {
+    let Some(m) = caps.get(1) else {
+        return String::new();
+    };
+    let value = m.as_str().trim();
+    if value.ends_with('时') && text[m.end()..].starts_with('间') {
+        value.trim_end_matches('时').trim().to_owned()
+    } else {
+        value.to_owned()
+    }
+}
+
+fn deadline_as_written(lines: &[Line]) -> Option<String> {
     // A date right after "截止时间：" on a bid/response deadline line is the surest reading.
     for line in lines {
         if !DEADLINE_KEY.is_match(&line.text) || DEADLINE_EXCLUDE.is_match(&line.text) {
             continue;
         }
         for key in DEADLINE_VALUE.find_iter(&line.text) {
+            let rest = &line.text[key.end()..];
             if let Some(date) = DATE_TIME
-                .captures(&line.text[key.end()..])
+                .captures(rest)
                 .filter(|c| c.get(0).is_some_and(|m| m.start() == 0))
             {
-                return Some(date[1].trim().to_owned());
+                return Some(date_at(rest, &date));
             }
         }
     }
@@ -194,7 +221,7 @@ fn deadline(lines: &[Line]) -> Option<String> {
                 .captures_iter(&candidate.text)
                 .find(|c| c.get(1).is_some_and(|m| m.start() >= key_at))
             {
-                return Some(m[1].trim().to_owned());
+                return Some(date_at(&candidate.text, &m));
             }
         }
     }

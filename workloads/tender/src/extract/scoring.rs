@@ -48,6 +48,9 @@ pub fn extract(lines: &[Line], warnings: &mut Vec<String>) -> Vec<Found> {
     if items.is_empty() {
         items = from_running_text(lines, warnings);
     }
+    if items.is_empty() {
+        items = from_inline_rows(lines);
+    }
     items
 }
 
@@ -562,6 +565,47 @@ fn running_entries(lines: &[Line], start: usize) -> Vec<(u8, String, f64, usize)
         }
     }
     entries
+}
+
+static INLINE_ROW: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^(?:[0-9]{1,2}\s*)?([\p{Han}、（）()]{2,16}?)\s*(?:0\s*[~～\-－]\s*)?([0-9]{1,3}(?:\.[0-9])?)\s*分?$",
+    )
+});
+
+/// PDF text where a table row's name and points land on one line ("服务方案0~15", "3综合实力14"),
+/// read only below a points header that follows a scoring title.
+fn from_inline_rows(lines: &[Line]) -> Vec<Found> {
+    let mut items = Vec::new();
+    let mut active_until = 0;
+    let mut title: Option<String> = None;
+    for (k, line) in lines.iter().enumerate() {
+        let text = compact(&line.text);
+        if text.chars().count() <= 20
+            && text.contains("分值")
+            && scoring_context(lines, k, std::slice::from_ref(&text))
+        {
+            active_until = k + 150;
+            title = title_before(lines, k);
+            continue;
+        }
+        if k > active_until || line.is_row() {
+            continue;
+        }
+        if let Some(caps) = INLINE_ROW.captures(&text) {
+            let (Some(name), Some(points)) = (
+                caps.get(1),
+                caps.get(2).and_then(|p| p.as_str().parse::<f64>().ok()),
+            ) else {
+                continue;
+            };
+            let mut found = Found::new(RequirementKind::Scoring, name.as_str(), line.anchor);
+            found.points = Some(points);
+            found.category = title.clone();
+            items.push(found);
+        }
+    }
+    items
 }
 
 #[cfg(test)]
