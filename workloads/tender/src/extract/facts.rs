@@ -179,13 +179,14 @@ fn deadline(lines: &[Line]) -> Option<String> {
     deadline_as_written(lines).map(|d| d.trim_end_matches("时间").to_owned())
 }
 
-/// The matched date, with a trailing "时" dropped when the text goes on "间" ("09:30:00时间").
+/// The matched date, with a trailing "时" dropped when it belongs to the next word
+/// ("09:30:00时间", "09:30:00时前").
 fn date_at(text: &str, caps: &regex::Captures) -> String {
     let Some(m) = caps.get(1) else {
         return String::new();
     };
     let value = m.as_str().trim();
-    if value.ends_with('时') && text[m.end()..].starts_with('间') {
+    if value.ends_with('时') && text[m.end()..].starts_with(['间', '前', '整', '止']) {
         value.trim_end_matches('时').trim().to_owned()
     } else {
         value.to_owned()
