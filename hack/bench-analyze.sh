@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 CORPUS="${AIBID_CORPUS:-$PWD/../shared/corpus}"
 ROUNDS="${ROUNDS:-5}"
 [[ -d "$CORPUS" ]] || { echo "ERROR: corpus not found at $CORPUS (set AIBID_CORPUS)" >&2; exit 1; }
-python3 -c 'import fitz, docx' 2>/dev/null || python3 -m pip install -q pymupdf python-docx
+python3 -c "import pymupdf, docx" 2>/dev/null || python3 -m pip install -q pymupdf python-docx
 
 cargo build --release -q -p aibid-tender --example analyze_corpus
 OURS=target/release/examples/analyze_corpus
@@ -16,7 +16,8 @@ PEER=$(mktemp /tmp/aibid-peer.XXXXXX.py)
 trap 'rm -f "$PEER"' EXIT
 cat >"$PEER" <<'PY'
 import pathlib, sys
-import fitz, docx
+import docx
+import pymupdf as fitz
 chars = 0
 for path in sorted(pathlib.Path(sys.argv[1]).iterdir()):
     if path.suffix == ".pdf":

@@ -9,7 +9,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args().nth(1).ok_or("usage: analyze_corpus DIR")?;
     let mut paths: Vec<_> = std::fs::read_dir(&dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("pdf" | "docx" | "txt")))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("pdf" | "docx" | "txt")
+            )
+        })
         .collect();
     paths.sort();
     let started = Instant::now();
@@ -21,6 +26,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Err(e) => eprintln!("{}: {e}", path.display()),
         }
     }
-    println!("{} documents, {requirements} requirements, {:.3} s", paths.len(), started.elapsed().as_secs_f64());
+    println!(
+        "{} documents, {requirements} requirements, {:.3} s",
+        paths.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -13,7 +13,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let doc = read_document(&bytes, &limits)?;
         for block in &doc.blocks {
             match block {
-                Block::Heading { level, number, text, anchor } => {
+                Block::Heading {
+                    level,
+                    number,
+                    text,
+                    anchor,
+                } => {
                     println!("H{level} [{number:?}] {text}    @{anchor:?}")
                 }
                 Block::Paragraph { text, anchor } => println!("P {text}    @{anchor:?}"),

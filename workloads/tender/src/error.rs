@@ -30,11 +30,15 @@ pub enum ReadError {
     Empty,
     #[error("the document is {size} bytes, over the limit of {limit} bytes; split it or raise the size limit")]
     TooLarge { size: u64, limit: u64 },
-    #[error("unsupported document type: this looks like {0}; upload the tender as .docx, .pdf or .txt")]
+    #[error(
+        "unsupported document type: this looks like {0}; upload the tender as .docx, .pdf or .txt"
+    )]
     UnsupportedType(String),
     #[error("the document is corrupt and cannot be read: {0}")]
     Corrupt(String),
-    #[error("the document is password-protected (encrypted); remove the password and upload it again")]
+    #[error(
+        "the document is password-protected (encrypted); remove the password and upload it again"
+    )]
     Encrypted,
     #[error("the document's ZIP container is suspicious ({0}); refusing to expand it")]
     ZipBomb(String),

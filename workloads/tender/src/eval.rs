@@ -10,6 +10,7 @@
 //! - ★ count: the number of distinct extracted items marked ★ equals the label's count.
 //! - qualification: a label paraphrase is recalled when an extracted qualification item, used once,
 //!   contains at least 40 % of its character bigrams.
+//!
 //! A document the label calls scanned must fail with `NoTextLayer`; that counts as expected.
 
 use crate::error::{ReadError, ReadLimits};
@@ -51,9 +52,15 @@ pub struct Labels {
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("label file {path} is not valid: {source}")]
-    Labels { path: PathBuf, source: serde_json::Error },
+    Labels {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("no document next to label file {0}")]
     MissingDocument(PathBuf),
     #[error("no *.labels.json files in {0}")]
@@ -117,37 +124,58 @@ impl EvalReport {
     /// (correct, stated) for one fact over documents whose label states it.
     pub fn fact(&self, index: usize) -> (usize, usize) {
         let results: Vec<FactResult> = self.scored().map(|s| s.facts[index]).collect();
-        let stated = results.iter().filter(|r| matches!(r, FactResult::Correct | FactResult::Wrong)).count();
-        let correct = results.iter().filter(|r| **r == FactResult::Correct).count();
+        let stated = results
+            .iter()
+            .filter(|r| matches!(r, FactResult::Correct | FactResult::Wrong))
+            .count();
+        let correct = results
+            .iter()
+            .filter(|r| **r == FactResult::Correct)
+            .count();
         (correct, stated)
     }
 
     /// (correct, stated) over all four facts of all documents.
     pub fn facts(&self) -> (usize, usize) {
-        (0..4).map(|i| self.fact(i)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+        (0..4)
+            .map(|i| self.fact(i))
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 
     /// Facts reported where the label says the document states none.
     pub fn guessed_facts(&self) -> usize {
-        self.scored().flat_map(|s| s.facts).filter(|r| *r == FactResult::AbsentButReported).count()
+        self.scored()
+            .flat_map(|s| s.facts)
+            .filter(|r| *r == FactResult::AbsentButReported)
+            .count()
     }
 
     pub fn scoring(&self) -> (usize, usize) {
-        self.scored().filter_map(|s| s.scoring).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+        self.scored()
+            .filter_map(|s| s.scoring)
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 
     /// (documents with the exact ★ count, documents where the count applies).
     pub fn stars(&self) -> (usize, usize) {
         let applicable: Vec<(u32, u32)> = self.scored().filter_map(|s| s.stars).collect();
-        (applicable.iter().filter(|(got, want)| got == want).count(), applicable.len())
+        (
+            applicable.iter().filter(|(got, want)| got == want).count(),
+            applicable.len(),
+        )
     }
 
     pub fn qualification(&self) -> (usize, usize) {
-        self.scored().map(|s| s.qualification).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+        self.scored()
+            .map(|s| s.qualification)
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 
     pub fn failures(&self) -> Vec<&DocumentEval> {
-        self.documents.iter().filter(|d| matches!(d.outcome, Outcome::Failed(_))).collect()
+        self.documents
+            .iter()
+            .filter(|d| matches!(d.outcome, Outcome::Failed(_)))
+            .collect()
     }
 }
 
@@ -161,7 +189,11 @@ pub fn ratio((hit, total): (usize, usize)) -> f64 {
 
 impl fmt::Display for EvalReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<40} {:>6} {:>6} {:>6} {:>8} {:>9} {:>7} {:>9} {:>5}", "document", "name", "code", "budget", "deadline", "scoring", "★", "qualif.", "reqs")?;
+        writeln!(
+            f,
+            "{:<40} {:>6} {:>6} {:>6} {:>8} {:>9} {:>7} {:>9} {:>5}",
+            "document", "name", "code", "budget", "deadline", "scoring", "★", "qualif.", "reqs"
+        )?;
         for doc in &self.documents {
             match &doc.outcome {
                 Outcome::Scored(s) => {
@@ -195,17 +227,32 @@ impl fmt::Display for EvalReport {
                         s.requirements
                     )?;
                 }
-                Outcome::ExpectedNoText(message) => writeln!(f, "{:<40} expected: {message}", doc.name)?,
+                Outcome::ExpectedNoText(message) => {
+                    writeln!(f, "{:<40} expected: {message}", doc.name)?
+                }
                 Outcome::Failed(message) => writeln!(f, "{:<40} FAILED: {message}", doc.name)?,
             }
         }
         let pct = |x: (usize, usize)| format!("{}/{} = {:.1} %", x.0, x.1, 100.0 * ratio(x));
         writeln!(f)?;
         for (i, name) in FACT_NAMES.iter().enumerate() {
-            writeln!(f, "fact {name:<9} exact on documents that state it: {}", pct(self.fact(i)))?;
+            writeln!(
+                f,
+                "fact {name:<9} exact on documents that state it: {}",
+                pct(self.fact(i))
+            )?;
         }
-        writeln!(f, "facts overall:        {}  (facts reported where none is stated: {})", pct(self.facts()), self.guessed_facts())?;
-        writeln!(f, "scoring items recalled with correct points: {}", pct(self.scoring()))?;
+        writeln!(
+            f,
+            "facts overall:        {}  (facts reported where none is stated: {})",
+            pct(self.facts()),
+            self.guessed_facts()
+        )?;
+        writeln!(
+            f,
+            "scoring items recalled with correct points: {}",
+            pct(self.scoring())
+        )?;
         writeln!(f, "★ count exact:        {} documents", pct(self.stars()))?;
         writeln!(f, "qualification recall: {}", pct(self.qualification()))?;
         writeln!(f, "failed documents:     {}", self.failures().len())
@@ -225,17 +272,27 @@ pub fn evaluate_dir(dir: &Path, limits: &ReadLimits) -> Result<EvalReport, EvalE
     entries.sort();
     let label_files: Vec<&PathBuf> = entries
         .iter()
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".labels.json")))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".labels.json"))
+        })
         .collect();
     if label_files.is_empty() {
         return Err(EvalError::NoLabels(dir.to_path_buf()));
     }
     let mut report = EvalReport::default();
     for label_path in label_files {
-        let file_name = label_path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let file_name = label_path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         let stem = file_name.trim_end_matches(".labels.json");
         let text = std::fs::read_to_string(label_path).map_err(io(label_path))?;
-        let labels: Labels = serde_json::from_str(&text).map_err(|source| EvalError::Labels { path: label_path.clone(), source })?;
+        let labels: Labels = serde_json::from_str(&text).map_err(|source| EvalError::Labels {
+            path: label_path.clone(),
+            source,
+        })?;
         let document = entries
             .iter()
             .find(|p| {
@@ -245,7 +302,11 @@ pub fn evaluate_dir(dir: &Path, limits: &ReadLimits) -> Result<EvalReport, EvalE
             })
             .ok_or_else(|| EvalError::MissingDocument(label_path.clone()))?;
         let bytes = std::fs::read(document).map_err(io(document))?;
-        let name = document.file_name().and_then(|n| n.to_str()).unwrap_or(stem).to_owned();
+        let name = document
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(stem)
+            .to_owned();
         let outcome = match analyze(&bytes, limits) {
             Ok(analysis) => Outcome::Scored(score(&analysis, &labels)),
             Err(error @ ReadError::NoTextLayer { .. }) if labels.format.contains("scanned") => {
@@ -262,8 +323,14 @@ pub fn evaluate_dir(dir: &Path, limits: &ReadLimits) -> Result<EvalReport, EvalE
 pub fn score(analysis: &AnalysisReport, labels: &Labels) -> DocumentScore {
     let facts = &analysis.facts;
     let facts = [
-        judge_text(labels.project_name.as_deref(), facts.project_name.as_deref()),
-        judge_text(labels.project_code.as_deref(), facts.project_code.as_deref()),
+        judge_text(
+            labels.project_name.as_deref(),
+            facts.project_name.as_deref(),
+        ),
+        judge_text(
+            labels.project_code.as_deref(),
+            facts.project_code.as_deref(),
+        ),
         judge_budget(labels.budget.as_deref(), facts.budget.as_deref()),
         judge_text(labels.deadline.as_deref(), facts.deadline.as_deref()),
     ];
@@ -276,27 +343,45 @@ pub fn score(analysis: &AnalysisReport, labels: &Labels) -> DocumentScore {
         let hits = items
             .iter()
             .filter(|item| {
-                best_match(&item.name, &scored, &used, SCORING_SIMILARITY, |(_, p)| (p - item.points).abs() < 0.01)
-                    .map(|k| used.insert(k))
-                    .is_some()
+                best_match(&item.name, &scored, &used, SCORING_SIMILARITY, |(_, p)| {
+                    (p - item.points).abs() < 0.01
+                })
+                .map(|k| used.insert(k))
+                .is_some()
             })
             .count();
         (hits, items.len())
     });
-    let spurious_scoring = if labels.scoring_items.is_none() { scored.len() } else { 0 };
+    let spurious_scoring = if labels.scoring_items.is_none() {
+        scored.len()
+    } else {
+        0
+    };
     let stars = labels.mandatory_star_items_count.map(|want| {
-        let got = analysis.requirements.iter().filter(|r| r.marker.as_deref() == Some("★")).count() as u32;
+        let got = analysis
+            .requirements
+            .iter()
+            .filter(|r| r.marker.as_deref() == Some("★"))
+            .count() as u32;
         (got, want)
     });
-    let qualification_items: Vec<(&str, f64)> = of_kind(RequirementKind::Qualification).map(|r| (r.text.as_str(), 0.0)).collect();
+    let qualification_items: Vec<(&str, f64)> = of_kind(RequirementKind::Qualification)
+        .map(|r| (r.text.as_str(), 0.0))
+        .collect();
     let mut used = HashSet::new();
     let recalled = labels
         .qualification_requirements
         .iter()
         .filter(|label| {
-            best_match(label, &qualification_items, &used, QUALIFICATION_SIMILARITY, |_| true)
-                .map(|k| used.insert(k))
-                .is_some()
+            best_match(
+                label,
+                &qualification_items,
+                &used,
+                QUALIFICATION_SIMILARITY,
+                |_| true,
+            )
+            .map(|k| used.insert(k))
+            .is_some()
         })
         .count();
     DocumentScore {
@@ -310,7 +395,13 @@ pub fn score(analysis: &AnalysisReport, labels: &Labels) -> DocumentScore {
 }
 
 /// Index of the unused candidate most similar to `label` (at least `threshold`) that passes `accept`.
-fn best_match(label: &str, candidates: &[(&str, f64)], used: &HashSet<usize>, threshold: f64, accept: impl Fn(&(&str, f64)) -> bool) -> Option<usize> {
+fn best_match(
+    label: &str,
+    candidates: &[(&str, f64)],
+    used: &HashSet<usize>,
+    threshold: f64,
+    accept: impl Fn(&(&str, f64)) -> bool,
+) -> Option<usize> {
     candidates
         .iter()
         .enumerate()
@@ -337,7 +428,10 @@ pub fn containment(label: &str, text: &str) -> f64 {
 
 /// Lower case, letters and digits only (CJK characters are letters).
 pub fn normalize(text: &str) -> String {
-    text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 fn judge_text(label: Option<&str>, got: Option<&str>) -> FactResult {
@@ -349,10 +443,14 @@ fn judge_text(label: Option<&str>, got: Option<&str>) -> FactResult {
     }
 }
 
-static AMOUNT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[0-9][0-9,]*(?:\.[0-9]+)?").expect("static amount pattern"));
+static AMOUNT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[0-9][0-9,]*(?:\.[0-9]+)?").expect("static amount pattern"));
 
 fn amounts(text: &str) -> Vec<f64> {
-    AMOUNT.find_iter(text).filter_map(|m| m.as_str().replace(',', "").parse().ok()).collect()
+    AMOUNT
+        .find_iter(text)
+        .filter_map(|m| m.as_str().replace(',', "").parse().ok())
+        .collect()
 }
 
 fn judge_budget(label: Option<&str>, got: Option<&str>) -> FactResult {
@@ -361,7 +459,8 @@ fn judge_budget(label: Option<&str>, got: Option<&str>) -> FactResult {
             let want = amounts(want);
             let got = amounts(got);
             let has = |set: &[f64], x: f64| set.iter().any(|y| (x - y).abs() < 1e-6);
-            let ok = want.first().is_some_and(|first| has(&got, *first)) && got.iter().all(|x| has(&want, *x));
+            let ok = want.first().is_some_and(|first| has(&got, *first))
+                && got.iter().all(|x| has(&want, *x));
             if ok {
                 FactResult::Correct
             } else {
@@ -380,17 +479,38 @@ mod tests {
 
     #[test]
     fn facts_compare_without_spacing_or_punctuation() {
-        assert_eq!(judge_text(Some("2024 年 6 月 18 日 9：00（北京时间）"), Some("2024年6月18日9:00(北京时间)")), FactResult::Correct);
-        assert_eq!(judge_text(Some("2024年6月18日9:00"), Some("2024年6月19日9:00")), FactResult::Wrong);
+        assert_eq!(
+            judge_text(
+                Some("2024 年 6 月 18 日 9：00（北京时间）"),
+                Some("2024年6月18日9:00(北京时间)")
+            ),
+            FactResult::Correct
+        );
+        assert_eq!(
+            judge_text(Some("2024年6月18日9:00"), Some("2024年6月19日9:00")),
+            FactResult::Wrong
+        );
         assert_eq!(judge_text(None, Some("x")), FactResult::AbsentButReported);
     }
 
     #[test]
     fn budgets_are_judged_on_their_amounts() {
         let label = "预算金额：330万元（大写金额：叁佰叁拾万元整）；最高限价（如有）：330万元";
-        assert_eq!(judge_budget(Some(label), Some("预算金额：330万元")), FactResult::Correct);
-        assert_eq!(judge_budget(Some(label), Some("预算金额：500万元")), FactResult::Wrong);
-        assert_eq!(judge_budget(Some("评标价最高限价为：157,320元"), Some("最高限价：157320元")), FactResult::Correct);
+        assert_eq!(
+            judge_budget(Some(label), Some("预算金额：330万元")),
+            FactResult::Correct
+        );
+        assert_eq!(
+            judge_budget(Some(label), Some("预算金额：500万元")),
+            FactResult::Wrong
+        );
+        assert_eq!(
+            judge_budget(
+                Some("评标价最高限价为：157,320元"),
+                Some("最高限价：157320元")
+            ),
+            FactResult::Correct
+        );
     }
 
     #[test]

@@ -10,13 +10,17 @@ pub type Rank = u8;
 const CN: &str = "一二三四五六七八九十百零〇两";
 
 static LADDER: LazyLock<Vec<(Rank, Regex)>> = LazyLock::new(|| {
-    let p = |rank: Rank, pattern: String| (rank, Regex::new(&pattern).expect("static ladder pattern"));
+    let p =
+        |rank: Rank, pattern: String| (rank, Regex::new(&pattern).expect("static ladder pattern"));
     vec![
         p(10, format!(r"^(第[{CN}0-9]+[章篇部](?:分)?)\s*")),
         p(20, format!(r"^(第[{CN}0-9]+节)\s*")),
         p(30, format!(r"^([{CN}]+[、．.])\s*")),
         p(40, format!(r"^([（(][{CN}]+[）)])\s*")),
-        p(52, r"^([0-9]{1,2}\.[0-9]{1,2}\.[0-9]{1,2})(?:[\s.、．]|$)\s*".into()),
+        p(
+            52,
+            r"^([0-9]{1,2}\.[0-9]{1,2}\.[0-9]{1,2})(?:[\s.、．]|$)\s*".into(),
+        ),
         p(51, r"^([0-9]{1,2}\.[0-9]{1,2})(?:[\s、．]|$)\s*".into()),
         p(50, r"^([0-9]{1,2}[、．.])(?:[^0-9]|$)".into()),
         p(60, r"^([（(][0-9]{1,2}[）)])\s*".into()),
@@ -85,7 +89,10 @@ mod tests {
             ("第三章  用户需求书", Some((10, "第三章", "用户需求书"))),
             ("第二节 评标办法", Some((20, "第二节", "评标办法"))),
             ("一、项目基本情况", Some((30, "一、", "项目基本情况"))),
-            ("（二）申请人的资格要求", Some((40, "（二）", "申请人的资格要求"))),
+            (
+                "（二）申请人的资格要求",
+                Some((40, "（二）", "申请人的资格要求")),
+            ),
             ("(三)服务期限", Some((40, "(三)", "服务期限"))),
             ("1.1 招标条件", Some((51, "1.1", "招标条件"))),
             ("3.2.1 投标文件组成", Some((52, "3.2.1", "投标文件组成"))),
@@ -106,7 +113,10 @@ mod tests {
     #[test]
     fn numbered_sentences_are_not_headings() {
         assert!(is_heading_like(30, "项目基本情况"));
-        assert!(!is_heading_like(50, "具有独立承担民事责任的能力，提供营业执照复印件。"));
+        assert!(!is_heading_like(
+            50,
+            "具有独立承担民事责任的能力，提供营业执照复印件。"
+        ));
         assert!(!is_heading_like(30, "本项目不接受联合体投标；"));
     }
 

@@ -9,35 +9,54 @@ fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("static facts pattern")
 }
 
-static NAME: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?:采购|招标|磋商|谈判)?项目名称\s*[:：]\s*(.*)$"));
+static NAME: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:采购|招标|磋商|谈判)?项目名称\s*[:：]\s*(.*)$|^\s*[0-9]{0,2}\s*(?:采购|招标)?项目名称\s+(\S.*)$",
+    )
+});
 static NAME_LABEL: LazyLock<Regex> =
     LazyLock::new(|| re(r"^\s*(?:[0-9.]+\s*)?(?:招标|采购)?项目名称\s*[:：]?\s*$"));
 static CODE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?:(?:采购|招标)?项目|采购|招标|文件|磋商|谈判|询价)编号\s*[:：]?\s*([A-Za-z0-9][A-Za-z0-9\-_/.]*[A-Za-z0-9])")
+    re(
+        r"(?:(?:采购|招标)?项目|采购|招标|文件|磋商|谈判|询价)编号\s*[:：]?\s*([A-Za-z0-9][A-Za-z0-9\-_/.]*[A-Za-z0-9])",
+    )
 });
 static BUDGET: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(项目预算|采购预算|预算金额|预算|评标价最高限价|最高投标限价|最高限价|招标控制价|采购单价控制价|控制价)(?:\s*[（(][^）)]{0,10}[）)])?\s*(?:[:：]|为[:：]?)?\s*(?:人民币)?\s*([0-9][0-9,]*(?:\.[0-9]+)?\s*(?:万元|元|万)(?:\s*/\s*[年月条人]+)*(?:\s*[（(](?:含税|人民币)[）)])?)")
+    re(
+        r"(项目预算|采购预算|预算金额|预算|评标价最高限价|最高投标限价|最高限价|招标控制价|采购单价控制价|控制价)(?:\s*[（(][^）)]{0,10}[）)])?\s*(?:[:：]|为[:：]?)?\s*(?:人民币)?\s*([0-9][0-9,]*(?:\.[0-9]+)?\s*(?:万元|元|万)(?:\s*/\s*[年月条人]+)*(?:\s*[（(](?:含税|人民币)[）)])?)",
+    )
 });
 static DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"([0-9]{4}\s*[-年/.]\s*[0-9]{1,2}\s*[-月/.]\s*[0-9]{1,2}\s*日?\s*(?:[上下]午\s*)?[0-9]{1,2}\s*(?:[:：]\s*[0-9]{2}(?:\s*[:：]\s*[0-9]{2})?(?:\s*时)?|[时点](?:\s*[0-9]{1,2}\s*分)?)(?:\s*[（(]北京时间[）)])?)")
+    re(
+        r"([0-9]{4}\s*[-年/.]\s*[0-9]{1,2}\s*[-月/.]\s*[0-9]{1,2}\s*日?\s*(?:[上下]午\s*)?[0-9]{1,2}\s*(?:[:：]\s*[0-9]{2}(?:\s*[:：]\s*[0-9]{2})?(?:\s*时)?|[时点](?:\s*[0-9]{1,2}\s*分)?)(?:\s*[（(]北京时间[）)])?)",
+    )
 });
-static DEADLINE_KEY: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?:投标|响应|递交|提交|磋商|谈判|报价)[^，。；]{0,12}截止时间|截止时间[（(]开标时间[）)]|开标时间"));
+static DEADLINE_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:投标|响应|递交|提交|磋商|谈判|报价)[^，。；]{0,12}截止时间|截止时间[（(]开标时间[）)]|开标时间",
+    )
+});
 static DEADLINE_EXCLUDE: LazyLock<Regex> =
     LazyLock::new(|| re(r"获取|澄清|质疑|保证金|答疑|踏勘|发售"));
 static ENGLISH_DEADLINE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(?:last date|deadline)[^.]{0,40}?\b([0-9]{1,2}(?:st|nd|rd|th)?\s+(?:January|February|March|April|May|June|July|August|September|October|November|December)\s*,?\s*[0-9]{4}(?:\s*(?:at|,)?\s*[0-9]{3,4}\s*hrs\.?)?)")
+    re(
+        r"(?i)(?:last date|deadline)[^.]{0,40}?\b([0-9]{1,2}(?:st|nd|rd|th)?\s+(?:January|February|March|April|May|June|July|August|September|October|November|December)\s*,?\s*[0-9]{4}(?:\s*(?:at|,)?\s*[0-9]{3,4}\s*hrs\.?)?)",
+    )
 });
-static NAME_END: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?:项目|采购|服务|工程|标段|包|）|\))$"));
+static NOTICE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?:招标|采购|磋商|谈判|询价|比选)公告|投标邀请|邀请函|采购邀请|Invitation")
+});
+static DEADLINE_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"截止(?:时间|日期)(?:[（(][^）)]{0,8}[）)])?(?:及[^：:，。]{0,10})?\s*(?:[:：为]|\|)?[\s|]*",
+    )
+});
+static NAME_END: LazyLock<Regex> = LazyLock::new(|| re(r"(?:项目|采购|服务|工程|标段|包|）|\))$"));
 
 pub fn extract(lines: &[Line]) -> ProjectFacts {
     ProjectFacts {
         project_name: project_name(lines),
-        project_code: first(lines, |text| {
-            CODE.captures(text).map(|c| c[1].to_owned())
-        }),
+        project_code: first(lines, |text| CODE.captures(text).map(|c| c[1].to_owned())),
         budget: budget(lines),
         deadline: deadline(lines),
     }
@@ -51,7 +70,16 @@ fn first(lines: &[Line], find: impl Fn(&str) -> Option<String>) -> Option<String
 /// wrapped PDF lines joined; the most repeated value wins (a cover may differ from the notice).
 fn project_name(lines: &[Line]) -> Option<String> {
     let mut candidates: Vec<String> = Vec::new();
+    // The notice (招标公告/投标邀请) is authoritative where a cover words the name differently.
+    let notice_start = lines
+        .iter()
+        .position(|l| !l.is_row() && l.text.chars().count() <= 30 && NOTICE.is_match(&l.text))
+        .unwrap_or(0);
+    let mut notice_candidates = 0;
     for (i, line) in lines.iter().enumerate() {
+        if i == notice_start {
+            notice_candidates = candidates.len();
+        }
         if let Some(cells) = line.cells {
             let cells: Vec<&String> = cells.iter().filter(|c| !c.is_empty()).collect();
             for pair in cells.windows(2) {
@@ -60,14 +88,22 @@ fn project_name(lines: &[Line]) -> Option<String> {
                 }
             }
             for cell in &cells {
-                if let Some(c) = NAME.captures(cell) {
-                    candidates.push(clean_name(&c[1]));
+                if let Some(value) = NAME
+                    .captures(cell)
+                    .and_then(|c| c.get(1).or_else(|| c.get(2)))
+                {
+                    candidates.push(clean_name(value.as_str()));
                 }
             }
             continue;
         }
-        let Some(c) = NAME.captures(&line.text) else { continue };
-        let mut value = c[1].trim().to_owned();
+        let Some(c) = NAME.captures(&line.text) else {
+            continue;
+        };
+        let Some(value) = c.get(1).or_else(|| c.get(2)) else {
+            continue;
+        };
+        let mut value = value.as_str().trim().to_owned();
         if value.is_empty() {
             continue;
         }
@@ -75,7 +111,10 @@ fn project_name(lines: &[Line]) -> Option<String> {
         let mut next = i + 1;
         while !NAME_END.is_match(&value) && next < lines.len() && next <= i + 2 {
             let follow = &lines[next];
-            if follow.is_row() || follow.text.contains(['：', ':']) || follow.text.chars().count() > 30 {
+            if follow.is_row()
+                || follow.text.contains(['：', ':'])
+                || follow.text.chars().count() > 30
+            {
                 break;
             }
             value.push_str(&follow.text);
@@ -83,7 +122,16 @@ fn project_name(lines: &[Line]) -> Option<String> {
         }
         candidates.push(clean_name(&value));
     }
-    candidates.retain(|c| c.chars().count() >= 4 && !c.contains(['_', '[', '＿']) && !c.starts_with("见"));
+    let usable = |c: &String| {
+        c.chars().count() >= 4 && !c.contains(['_', '[', '＿', '：', ':']) && !c.starts_with("见")
+    };
+    if candidates[notice_candidates.min(candidates.len())..]
+        .iter()
+        .any(usable)
+    {
+        candidates.drain(..notice_candidates.min(candidates.len()));
+    }
+    candidates.retain(usable);
     let key = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
     let mut best: Option<(usize, usize, &String)> = None;
     for (i, c) in candidates.iter().enumerate() {
@@ -98,9 +146,7 @@ fn project_name(lines: &[Line]) -> Option<String> {
 fn clean_name(value: &str) -> String {
     let value = value.trim();
     let value = value.split(['；', ';', '。']).next().unwrap_or(value);
-    value.trim().trim_end_matches(['，', ','])
-        .trim()
-        .to_owned()
+    value.trim().trim_end_matches(['，', ',']).trim().to_owned()
 }
 
 /// The first stated budget amount, with a ceiling price stated right after it joined on.
@@ -130,20 +176,61 @@ fn budget(lines: &[Line]) -> Option<String> {
 /// The bid deadline: a date and time on a 截止时间 line, or on one of the two lines after it
 /// (table layouts put the value in the next cell or row).
 fn deadline(lines: &[Line]) -> Option<String> {
+    deadline_as_written(lines).map(|d| d.trim_end_matches("时间").to_owned())
+}
+
+/// The matched date, with a trailing "时" dropped when it belongs to the next word
+/// ("09:30:00时间", "09:30:00时前").
+fn date_at(text: &str, caps: &regex::Captures) -> String {
+    let Some(m) = caps.get(1) else {
+        return String::new();
+    };
+    let value = m.as_str().trim();
+    if value.ends_with('时') && text[m.end()..].starts_with(['间', '前', '整', '止']) {
+        value.trim_end_matches('时').trim().to_owned()
+    } else {
+        value.to_owned()
+    }
+}
+
+fn deadline_as_written(lines: &[Line]) -> Option<String> {
+    // A date right after "截止时间：" on a bid/response deadline line is the surest reading.
+    for line in lines {
+        if !DEADLINE_KEY.is_match(&line.text) || DEADLINE_EXCLUDE.is_match(&line.text) {
+            continue;
+        }
+        for key in DEADLINE_VALUE.find_iter(&line.text) {
+            let rest = &line.text[key.end()..];
+            if let Some(date) = DATE_TIME
+                .captures(rest)
+                .filter(|c| c.get(0).is_some_and(|m| m.start() == 0))
+            {
+                return Some(date_at(rest, &date));
+            }
+        }
+    }
     for (i, line) in lines.iter().enumerate() {
         if !DEADLINE_KEY.is_match(&line.text) || DEADLINE_EXCLUDE.is_match(&line.text) {
             continue;
         }
         for candidate in lines.iter().skip(i).take(3) {
-            let key_at = DEADLINE_KEY.find(&candidate.text).map(|m| m.start()).unwrap_or(0);
-            if let Some(m) = DATE_TIME.captures_iter(&candidate.text).find(|c| c.get(1).is_some_and(|m| m.start() >= key_at)) {
-                return Some(m[1].trim().to_owned());
+            let key_at = DEADLINE_KEY
+                .find(&candidate.text)
+                .map(|m| m.start())
+                .unwrap_or(0);
+            if let Some(m) = DATE_TIME
+                .captures_iter(&candidate.text)
+                .find(|c| c.get(1).is_some_and(|m| m.start() >= key_at))
+            {
+                return Some(date_at(&candidate.text, &m));
             }
         }
     }
-    lines
-        .iter()
-        .find_map(|l| ENGLISH_DEADLINE.captures(&l.text).map(|c| c[1].trim().to_owned()))
+    lines.iter().find_map(|l| {
+        ENGLISH_DEADLINE
+            .captures(&l.text)
+            .map(|c| c[1].trim().to_owned())
+    })
 }
 
 /// A row's cells one by one (so one cell's label does not reach into another's value), else the line.
@@ -151,7 +238,14 @@ fn texts_of(line: &Line) -> Vec<String> {
     match line.cells {
         Some(cells) => {
             let mut texts: Vec<String> = cells.iter().filter(|c| !c.is_empty()).cloned().collect();
-            texts.push(cells.iter().filter(|c| !c.is_empty()).cloned().collect::<Vec<_>>().join(""));
+            texts.push(
+                cells
+                    .iter()
+                    .filter(|c| !c.is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(""),
+            );
             texts
         }
         None => vec![line.text.clone()],
@@ -167,7 +261,13 @@ mod tests {
         texts
             .iter()
             .enumerate()
-            .map(|(i, t)| Line { text: t.to_string(), cells: None, table: None, heading: None, anchor: SourceAnchor::Line { line: i as u32 + 1 } })
+            .map(|(i, t)| Line {
+                text: t.to_string(),
+                cells: None,
+                table: None,
+                heading: None,
+                anchor: SourceAnchor::Line { line: i as u32 + 1 },
+            })
             .collect()
     }
 
@@ -184,22 +284,50 @@ mod tests {
             "投标截止时间：2026年3月25日10:00（北京时间）",
         ]);
         let facts = extract(&doc);
-        assert_eq!(facts.project_name.as_deref(), Some("国家税务总局阳江高新技术产业开发区税务局 2024-2025年度食堂配送服务采购项目"));
+        assert_eq!(
+            facts.project_name.as_deref(),
+            Some("国家税务总局阳江高新技术产业开发区税务局 2024-2025年度食堂配送服务采购项目")
+        );
         assert_eq!(facts.project_code.as_deref(), Some("GD2023-DLGK-C0424-B00"));
-        assert_eq!(facts.budget.as_deref(), Some("预算金额：330万元；最高限价：330万元"));
-        assert_eq!(facts.deadline.as_deref(), Some("2026年3月25日10:00（北京时间）"));
+        assert_eq!(
+            facts.budget.as_deref(),
+            Some("预算金额：330万元；最高限价：330万元")
+        );
+        assert_eq!(
+            facts.deadline.as_deref(),
+            Some("2026年3月25日10:00（北京时间）")
+        );
     }
 
     #[test]
     fn deadline_formats() {
         for (line, expected) in [
-            ("1、谈判响应截止时间及解密时间：2025-06-20 10:30，迟到", "2025-06-20 10:30"),
-            ("5.2 投标文件递交截止时间：2023 年 3 月 29 日 9:00 时", "2023 年 3 月 29 日 9:00 时"),
-            ("投标截止时间：2024年1月16日09点30分（北京时间）", "2024年1月16日09点30分（北京时间）"),
-            ("（二）响应文件递交截止时间：2026年6月11日10时00分(北京时间)；", "2026年6月11日10时00分(北京时间)"),
-            ("Last date for submission 08 March 2016 at 1700 hrs.", "08 March 2016 at 1700 hrs."),
+            (
+                "1、谈判响应截止时间及解密时间：2025-06-20 10:30，迟到",
+                "2025-06-20 10:30",
+            ),
+            (
+                "5.2 投标文件递交截止时间：2023 年 3 月 29 日 9:00 时",
+                "2023 年 3 月 29 日 9:00 时",
+            ),
+            (
+                "投标截止时间：2024年1月16日09点30分（北京时间）",
+                "2024年1月16日09点30分（北京时间）",
+            ),
+            (
+                "（二）响应文件递交截止时间：2026年6月11日10时00分(北京时间)；",
+                "2026年6月11日10时00分(北京时间)",
+            ),
+            (
+                "Last date for submission 08 March 2016 at 1700 hrs.",
+                "08 March 2016 at 1700 hrs.",
+            ),
         ] {
-            assert_eq!(deadline(&lines(&[line])).as_deref(), Some(expected), "{line}");
+            assert_eq!(
+                deadline(&lines(&[line])).as_deref(),
+                Some(expected),
+                "{line}"
+            );
         }
     }
 

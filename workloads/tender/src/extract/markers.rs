@@ -4,7 +4,6 @@
 use super::{Found, Line};
 use crate::ledger::{MarkerMeaning, RequirementKind};
 use regex::Regex;
-use std::collections::HashSet;
 use std::sync::LazyLock;
 
 pub const SYMBOLS: [char; 2] = ['★', '▲'];
@@ -15,13 +14,17 @@ fn re(pattern: &str) -> Regex {
 
 /// "带“▲”的条款是实质性条款", "标有“★”的条款为实质性条款", "★号条款为主要性能参数".
 static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"[“"‘「『]?([★▲])[”"’」』]?\s*(?:号|标记|标识|符号)?\s*(?:标注|标示|标识)?\s*的?\s*(?:条款|项目|项|内容|指标|参数|要求|技术参数|技术要求|部分)?(?:均)?\s*(?:为|是|属于|表示|代表|系|作为)\s*([^，,。；;）)]{2,24})"#)
+    re(
+        r#"[“"‘「『]?([★▲])[”"’」』]?\s*(?:号|标记|标识|符号)?\s*(?:标注|标示|标识)?\s*的?\s*(?:条款|项目|项|内容|指标|参数|要求|技术参数|技术要求|部分)?(?:均)?\s*(?:为|是|属于|表示|代表|系|作为)\s*([^，,。；;）)]{2,24})"#,
+    )
 });
 static MANDATORY_WORDS: LazyLock<Regex> =
     LazyLock::new(|| re(r"实质性|不可偏离|不允许偏离|必须满足|强制|否决|废标|无效"));
 /// A marker at an item's start, optionally after the item's own number ("17.★", "（1）★").
 static ITEM_START: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^\s*(?:[0-9]{1,3}(?:\.[0-9]{1,3})*\s*[.、．]?\s*|[（(][0-9一二三四五六七八九十]{1,3}[）)]\s*|[一二三四五六七八九十]{1,3}\s*[、．.]\s*|[①-⑳]\s*)?([★▲])")
+    re(
+        r"^\s*(?:第[一二三四五六七八九十0-9]{1,3}[章节部分]+\s*|[0-9]{1,3}(?:\.[0-9]{1,3})*\s*[.、．]?\s*|[（(][0-9一二三四五六七八九十]{1,3}[）)]\s*|[一二三四五六七八九十]{1,3}\s*[、．.]\s*|[①-⑳]\s*)?([★▲])",
+    )
 });
 
 /// The meaning of each marker the tender defines. ★ with no definition keeps the usual sense
@@ -36,11 +39,19 @@ pub fn meanings(lines: &[Line]) -> Vec<MarkerMeaning> {
                 continue;
             }
             let mandatory = MANDATORY_WORDS.is_match(&meaning);
-            meanings.push(MarkerMeaning { symbol, meaning, mandatory });
+            meanings.push(MarkerMeaning {
+                symbol,
+                meaning,
+                mandatory,
+            });
         }
     }
     if !meanings.iter().any(|m| m.symbol == "★") {
-        meanings.push(MarkerMeaning { symbol: "★".into(), meaning: "实质性条款（未定义，按通用约定）".into(), mandatory: true });
+        meanings.push(MarkerMeaning {
+            symbol: "★".into(),
+            meaning: "实质性条款（未定义，按通用约定）".into(),
+            mandatory: true,
+        });
     }
     meanings
 }
@@ -59,7 +70,7 @@ pub fn item_marker(text: &str) -> Option<char> {
 
 /// Every marked item, once: a template that repeats a clause (响应表) does not add a second item.
 pub fn marked_items(lines: &[Line], meanings: &[MarkerMeaning]) -> Vec<Found> {
-    let mut seen: HashSet<(char, String)> = HashSet::new();
+    let mut seen: Vec<(char, String)> = Vec::new();
     let mut items = Vec::new();
     for line in lines {
         let texts: Vec<&str> = match line.cells {
@@ -67,18 +78,31 @@ pub fn marked_items(lines: &[Line], meanings: &[MarkerMeaning]) -> Vec<Found> {
             None => vec![line.text.as_str()],
         };
         for text in texts {
-            let Some(symbol) = item_marker(text) else { continue };
+            let Some(symbol) = item_marker(text) else {
+                continue;
+            };
             let key: String = text
                 .chars()
                 .filter(|c| !c.is_whitespace() && !c.is_ascii_digit() && !SYMBOLS.contains(c))
                 .take(24)
                 .collect();
-            if !seen.insert((symbol, key)) {
+            // The same clause repeated (a response table, a wrapped copy) counts once.
+            let repeated = seen.iter().any(|(s, k)| {
+                *s == symbol
+                    && (k.starts_with(&key) || key.starts_with(k.as_str()))
+                    && k.chars().count().min(key.chars().count()) >= 6
+            });
+            if repeated {
                 continue;
             }
+            seen.push((symbol, key));
             let meaning = meanings.iter().find(|m| m.symbol.starts_with(symbol));
             let mandatory = meaning.is_some_and(|m| m.mandatory);
-            let kind = if mandatory { RequirementKind::Mandatory } else { RequirementKind::Parameter };
+            let kind = if mandatory {
+                RequirementKind::Mandatory
+            } else {
+                RequirementKind::Parameter
+            };
             let mut found = Found::new(kind, shorten(text), line.anchor);
             found.marker = Some(symbol.to_string());
             if kind == RequirementKind::Parameter {
@@ -107,7 +131,13 @@ mod tests {
     use crate::document::SourceAnchor;
 
     fn line(text: &str) -> Line<'static> {
-        Line { text: text.into(), cells: None, table: None, heading: None, anchor: SourceAnchor::Line { line: 1 } }
+        Line {
+            text: text.into(),
+            cells: None,
+            table: None,
+            heading: None,
+            anchor: SourceAnchor::Line { line: 1 },
+        }
     }
 
     #[test]

@@ -35,9 +35,21 @@ pub fn lines_of(doc: &TenderDocument) -> Vec<Line<'_>> {
     let mut table_ordinal = 0;
     for block in &doc.blocks {
         match block {
-            Block::Heading { level, number, text, anchor } => lines.push(Line {
+            Block::Heading {
+                level,
+                number,
+                text,
+                anchor,
+            } => lines.push(Line {
                 text: match number {
-                    Some(n) if !text.starts_with(n.as_str()) => format!("{n}{}{text}", if n.ends_with(['、', '.', '．', '）', ')']) { "" } else { " " }),
+                    Some(n) if !text.starts_with(n.as_str()) => format!(
+                        "{n}{}{text}",
+                        if n.ends_with(['、', '.', '．', '）', ')']) {
+                            ""
+                        } else {
+                            " "
+                        }
+                    ),
                     _ => text.clone(),
                 },
                 cells: None,
@@ -55,11 +67,19 @@ pub fn lines_of(doc: &TenderDocument) -> Vec<Line<'_>> {
             Block::Table { rows, anchor } => {
                 for (i, row) in rows.iter().enumerate() {
                     let anchor = match anchor {
-                        SourceAnchor::Table { index, .. } => SourceAnchor::Table { index: *index, row: i as u32 },
+                        SourceAnchor::Table { index, .. } => SourceAnchor::Table {
+                            index: *index,
+                            row: i as u32,
+                        },
                         other => *other,
                     };
                     lines.push(Line {
-                        text: row.iter().filter(|c| !c.is_empty()).cloned().collect::<Vec<_>>().join(" | "),
+                        text: row
+                            .iter()
+                            .filter(|c| !c.is_empty())
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(" | "),
                         cells: Some(row.as_slice()),
                         table: Some(table_ordinal),
                         heading: None,
@@ -88,7 +108,15 @@ pub struct Found {
 
 impl Found {
     pub fn new(kind: RequirementKind, text: impl Into<String>, anchor: SourceAnchor) -> Self {
-        Self { kind, text: text.into(), marker: None, points: None, category: None, anchor, parameter: None }
+        Self {
+            kind,
+            text: text.into(),
+            marker: None,
+            points: None,
+            category: None,
+            anchor,
+            parameter: None,
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! Look-alike tables (monthly 考核 tables) are recognised by their header and context and skipped.
 
 use super::{Found, Line};
+use crate::headings;
 use crate::ledger::RequirementKind;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -12,11 +13,16 @@ fn re(pattern: &str) -> Regex {
 }
 
 /// Header cell of the points column.
-static POINTS_HEADER: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^(?:标准)?分值(?:[（(]分[）)])?$|^分数$|^满分$|^最高分$|^分值范围$|^评分分值$|^得分$|^权重(?:[（(]%[）)])?$|^分值[（(]?满分"));
+static POINTS_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^(?:标准)?分值(?:[（(]分[）)])?$|^分数$|^满分$|^最高分$|^分值范围$|^评分分值$|^得分$|^权重(?:[（(]%[）)])?$|^分值[（(]?满分",
+    )
+});
 /// Header cell naming the item.
 static NAME_HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^(?:评审|评分|评价|评标)(?:项目|因素|因子|内容|项|指标)(?:及权重)?$|^(?:评分|评审)?因素$|^评分项目?$|^项目$|^评审要素$|^评分内容$")
+    re(
+        r"^(?:评审|评分|评价|评标)(?:项目|因素|因子|内容|项|指标)(?:及权重)?$|^(?:评分|评审)?因素$|^评分项目?$|^项目$|^评审要素$|^评分内容$",
+    )
 });
 /// Points as written in a cell: "10", "10分", "21.5", "0~15", "0-15分".
 static POINTS_CELL: LazyLock<Regex> =
@@ -24,15 +30,26 @@ static POINTS_CELL: LazyLock<Regex> =
 /// "（25分）" / "(满分100分)" inside a name or title.
 static POINTS_IN_TEXT: LazyLock<Regex> =
     LazyLock::new(|| re(r"[（(](?:满分|最高|共)?\s*([0-9]{1,3}(?:\.[0-9]{1,2})?)\s*分[）)]"));
-static TOTAL_ROW: LazyLock<Regex> = LazyLock::new(|| re(r"^(?:合\s*计|总\s*计|小\s*计|总\s*分|满\s*分)"));
-static SCORING_CONTEXT: LazyLock<Regex> =
-    LazyLock::new(|| re(r"评分标准|评分办法|评标办法|评审标准|评分细则|评审细则|评分表|评审表|评标标准|综合评分|评分因素|详细评审|评审因素"));
-static REVIEW_CONTEXT: LazyLock<Regex> = LazyLock::new(|| re(r"考核|考评|月度|绩效|质量评价|满意度"));
+static TOTAL_ROW: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^(?:合\s*计|总\s*计|小\s*计|总\s*分|满\s*分)"));
+static SCORING_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"评分标准|评分办法|评标办法|评审标准|评分细则|评审细则|评分表|评审表|评标标准|综合评分|评分因素|详细评审|评审因素",
+    )
+});
+static REVIEW_CONTEXT: LazyLock<Regex> =
+    LazyLock::new(|| re(r"考核|考评|月度|绩效|质量评价|满意度"));
 
 pub fn extract(lines: &[Line], warnings: &mut Vec<String>) -> Vec<Found> {
     let mut items = from_tables(lines, warnings);
     if items.is_empty() {
         items = from_flattened(lines, warnings);
+    }
+    if items.is_empty() {
+        items = from_running_text(lines, warnings);
+    }
+    if items.is_empty() {
+        items = from_inline_rows(lines);
     }
     items
 }
@@ -65,7 +82,9 @@ fn scoring_context(lines: &[Line], at: usize, header: &[String]) -> bool {
         }
     }
     // No title nearby: the header itself must say it scores (评分/评审).
-    header.iter().any(|c| c.contains("评分") || c.contains("评审"))
+    header
+        .iter()
+        .any(|c| c.contains("评分") || c.contains("评审"))
 }
 
 /// The title line right before a table or block: where the category comes from ("附表3 商务评审标准表").
@@ -86,14 +105,28 @@ struct Columns {
 fn columns(rows: &[&Line]) -> Option<Columns> {
     for (r, row) in rows.iter().take(3).enumerate() {
         let cells = row.cells?;
-        let points = cells.iter().position(|c| POINTS_HEADER.is_match(&compact(c)));
-        let name = cells.iter().position(|c| NAME_HEADER.is_match(&compact(c)) || compact(c).contains("评审因素") || compact(c).contains("评分因素"));
+        let points = cells
+            .iter()
+            .position(|c| POINTS_HEADER.is_match(&compact(c)));
+        let name = cells.iter().position(|c| {
+            NAME_HEADER.is_match(&compact(c))
+                || compact(c).contains("评审因素")
+                || compact(c).contains("评分因素")
+        });
         if let (Some(points), Some(name)) = (points, name) {
-            return Some(Columns { header_row: r, name, points });
+            return Some(Columns {
+                header_row: r,
+                name,
+                points,
+            });
         }
         if let Some(points) = points {
             let name = if points > 1 { 1 } else { 0 };
-            return Some(Columns { header_row: r, name, points });
+            return Some(Columns {
+                header_row: r,
+                name,
+                points,
+            });
         }
     }
     None
@@ -117,14 +150,27 @@ fn from_tables(lines: &[Line], warnings: &mut Vec<String>) -> Vec<Found> {
     items
 }
 
-fn table_items(lines: &[Line], start: usize, rows: &[&Line], warnings: &mut Vec<String>) -> Vec<Found> {
-    let header: Vec<String> = rows.first().and_then(|r| r.cells).map(|c| c.to_vec()).unwrap_or_default();
+fn table_items(
+    lines: &[Line],
+    start: usize,
+    rows: &[&Line],
+    warnings: &mut Vec<String>,
+) -> Vec<Found> {
+    let header: Vec<String> = rows
+        .first()
+        .and_then(|r| r.cells)
+        .map(|c| c.to_vec())
+        .unwrap_or_default();
     let title = title_before(lines, start);
     let columns = columns(rows);
     let context_ok = scoring_context(lines, start, &header);
     let Some(columns) = columns else {
         // Tables with points only inside the name ("投标人类似业绩（25分）") and a 评分细则 label.
-        return if context_ok { embedded_points_items(rows, title.as_deref(), warnings) } else { Vec::new() };
+        return if context_ok {
+            embedded_points_items(rows, title.as_deref(), warnings)
+        } else {
+            Vec::new()
+        };
     };
     if !context_ok {
         return Vec::new();
@@ -134,16 +180,32 @@ fn table_items(lines: &[Line], start: usize, rows: &[&Line], warnings: &mut Vec<
     let mut stated_total: Option<f64> = header.iter().find_map(|c| points_in_text(c));
     for row in &rows[columns.header_row + 1..] {
         let Some(cells) = row.cells else { continue };
-        let first_text = cells.iter().find(|c| !c.is_empty()).map(|c| compact(c)).unwrap_or_default();
+        let first_text = cells
+            .iter()
+            .find(|c| !c.is_empty())
+            .map(|c| compact(c))
+            .unwrap_or_default();
         if TOTAL_ROW.is_match(&first_text) {
-            stated_total = cells.iter().skip(1).find_map(|c| parse_points(c)).or(stated_total);
+            stated_total = cells
+                .iter()
+                .skip(1)
+                .find_map(|c| parse_points(c))
+                .or(stated_total);
             continue;
         }
-        let points = cells.get(columns.points).and_then(|c| parse_points(c)).or_else(|| {
-            // Rows with merged cells are shorter than the header: take the last points-like cell.
-            (cells.len() != header.len()).then(|| cells.iter().rev().find_map(|c| parse_points(c))).flatten()
-        });
-        let name_cell = cells.get(columns.name).map(|c| c.trim().to_owned()).unwrap_or_default();
+        let points = cells
+            .get(columns.points)
+            .and_then(|c| parse_points(c))
+            .or_else(|| {
+                // Rows with merged cells are shorter than the header: take the last points-like cell.
+                (cells.len() != header.len())
+                    .then(|| cells.iter().rev().find_map(|c| parse_points(c)))
+                    .flatten()
+            });
+        let name_cell = cells
+            .get(columns.name)
+            .map(|c| c.trim().to_owned())
+            .unwrap_or_default();
         if !name_cell.is_empty() {
             group = Some(name_cell.clone());
         }
@@ -155,7 +217,11 @@ fn table_items(lines: &[Line], start: usize, rows: &[&Line], warnings: &mut Vec<
             .map(|(_, c)| c.as_str())
             .next()
             .unwrap_or("");
-        let name = if name_cell.is_empty() { group.clone().unwrap_or_default() } else { name_cell.clone() };
+        let name = if name_cell.is_empty() {
+            group.clone().unwrap_or_default()
+        } else {
+            name_cell.clone()
+        };
         if name.is_empty() && detail.is_empty() {
             continue;
         }
@@ -194,7 +260,11 @@ fn item_text(name: &str, detail: &str) -> String {
     }
 }
 
-fn embedded_points_items(rows: &[&Line], title: Option<&str>, warnings: &mut Vec<String>) -> Vec<Found> {
+fn embedded_points_items(
+    rows: &[&Line],
+    title: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Vec<Found> {
     let mut items = Vec::new();
     let mut in_scoring_rows = false;
     for row in rows {
@@ -207,12 +277,19 @@ fn embedded_points_items(rows: &[&Line], title: Option<&str>, warnings: &mut Vec
             continue;
         }
         let Some((k, points)) = cells.iter().enumerate().skip(1).find_map(|(k, c)| {
-            (c.chars().count() <= 30).then(|| points_in_text(c)).flatten().map(|p| (k, p))
+            (c.chars().count() <= 30)
+                .then(|| points_in_text(c))
+                .flatten()
+                .map(|p| (k, p))
         }) else {
             continue;
         };
         let detail = cells.get(k + 1).map(String::as_str).unwrap_or("");
-        let mut found = Found::new(RequirementKind::Scoring, item_text(cells[k].trim(), detail), row.anchor);
+        let mut found = Found::new(
+            RequirementKind::Scoring,
+            item_text(cells[k].trim(), detail),
+            row.anchor,
+        );
         found.points = Some(points);
         found.category = title.map(str::to_owned);
         items.push(found);
@@ -221,7 +298,12 @@ fn embedded_points_items(rows: &[&Line], title: Option<&str>, warnings: &mut Vec
     items
 }
 
-fn check_total(items: &[Found], stated: Option<f64>, title: Option<&str>, warnings: &mut Vec<String>) {
+fn check_total(
+    items: &[Found],
+    stated: Option<f64>,
+    title: Option<&str>,
+    warnings: &mut Vec<String>,
+) {
     let Some(stated) = stated else { return };
     let sum: f64 = items.iter().filter_map(|f| f.points).sum();
     if !items.is_empty() && (sum - stated).abs() > 0.01 {
@@ -243,8 +325,15 @@ fn from_flattened(lines: &[Line], warnings: &mut Vec<String>) -> Vec<Found> {
             continue;
         };
         let near: Vec<&Line> = lines[i.saturating_sub(4)..i].iter().collect();
-        let header_text: String = lines[i..body_start].iter().map(|l| l.text.as_str()).collect();
-        if !scoring_context(lines, i, &[header_text.clone()]) && !near.iter().any(|l| l.text.contains("评分") || l.text.contains("评审")) {
+        let header_text: String = lines[i..body_start]
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect();
+        if !scoring_context(lines, i, std::slice::from_ref(&header_text))
+            && !near
+                .iter()
+                .any(|l| l.text.contains("评分") || l.text.contains("评审"))
+        {
             i = body_start;
             continue;
         }
@@ -281,7 +370,12 @@ fn flattened_header(lines: &[Line], at: usize) -> Option<(usize, bool)> {
             points_at.get_or_insert(k);
         } else if DETAIL_HEADER.is_match(&text) {
             detail_at.get_or_insert(k);
-        } else if NAME_HEADER.is_match(&text) || text == "序号" || text.ends_with('因') || text == "素" || text == "评分项" {
+        } else if NAME_HEADER.is_match(&text)
+            || text == "序号"
+            || text.ends_with('因')
+            || text == "素"
+            || text == "评分项"
+        {
             saw_name = true;
         } else if k == at {
             return None;
@@ -300,12 +394,17 @@ fn flattened_header(lines: &[Line], at: usize) -> Option<(usize, bool)> {
 
 fn is_name_like(text: &str) -> bool {
     let n = text.chars().count();
-    (1..=10).contains(&n) && !text.contains(['，', '。', '；', '：', ',', ';', ':', '、', '*', '/']) && parse_points(text).is_none()
+    (1..=10).contains(&n)
+        && !text.contains(['，', '。', '；', '：', ',', ';', ':', '、', '*', '/'])
+        && parse_points(text).is_none()
 }
 
 fn ends_table(line: &Line) -> bool {
     let text = compact(&line.text);
-    text.starts_with("附表") || text.starts_with("说明：") || text.starts_with("备注") || (line.heading.is_some() && (text.contains('章') || text.contains("附件")))
+    text.starts_with("附表")
+        || text.starts_with("说明：")
+        || text.starts_with("备注")
+        || (line.heading.is_some() && (text.contains('章') || text.contains("附件")))
 }
 
 /// Rows laid out as [number] name… points criteria…: a points line takes its name from the
@@ -327,8 +426,16 @@ fn rows_points_first(lines: &[Line], start: usize, title: Option<&str>) -> (Vec<
                 name_parts.insert(0, compact(&lines[j].text));
             }
             if !name_parts.is_empty() {
-                let detail: String = lines[k + 1..].iter().take(3).map(|l| l.text.as_str()).collect();
-                let mut found = Found::new(RequirementKind::Scoring, item_text(&name_parts.concat(), &detail), line.anchor);
+                let detail: String = lines[k + 1..]
+                    .iter()
+                    .take(3)
+                    .map(|l| l.text.as_str())
+                    .collect();
+                let mut found = Found::new(
+                    RequirementKind::Scoring,
+                    item_text(&name_parts.concat(), &detail),
+                    line.anchor,
+                );
                 found.points = Some(points);
                 found.category = title.map(str::to_owned);
                 items.push(found);
@@ -365,7 +472,11 @@ fn rows_points_last(lines: &[Line], start: usize, title: Option<&str>) -> (Vec<F
             }
         }
         if let Some(points) = parse_points(&text).filter(|_| !name_parts.is_empty()) {
-            let mut found = Found::new(RequirementKind::Scoring, item_text(&name_parts.concat(), &detail_parts.concat()), line.anchor);
+            let mut found = Found::new(
+                RequirementKind::Scoring,
+                item_text(&name_parts.concat(), &detail_parts.concat()),
+                line.anchor,
+            );
             found.points = Some(points);
             found.category = title.map(str::to_owned);
             items.push(found);
@@ -386,6 +497,115 @@ fn rows_points_last(lines: &[Line], start: usize, title: Option<&str>) -> (Vec<F
         k += 1;
     }
     (items, k)
+}
+
+static RUNNING_ITEM: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^([^（(：:，。；]{2,24}?)\s*[（(](?:满分|最高|共)?\s*([0-9]{1,3}(?:\.[0-9]{1,2})?)\s*分[）)]",
+    )
+});
+
+/// Scoring written as running text: "二、技术方案（35分）" groups with "1.深化设计能力（10分）：…"
+/// items under them; a group without scored items under it is an item itself.
+fn from_running_text(lines: &[Line], warnings: &mut Vec<String>) -> Vec<Found> {
+    let entries = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            !l.is_row() && l.text.chars().count() <= 40 && SCORING_CONTEXT.is_match(&l.text)
+        })
+        .map(|(start, _)| running_entries(lines, start))
+        .max_by_key(|e| e.len())
+        .unwrap_or_default();
+    let mut items = Vec::new();
+    for (n, (rank, name, points, k)) in entries.iter().enumerate() {
+        let children: Vec<f64> = entries[n + 1..]
+            .iter()
+            .take_while(|(r, ..)| r > rank)
+            .map(|(_, _, p, _)| *p)
+            .collect();
+        if !children.is_empty() {
+            let sum: f64 = children.iter().sum();
+            if (sum - points).abs() > 0.01 {
+                warnings.push(format!("scoring group {name}: items add up to {sum} points but the group states {points}"));
+            }
+            continue;
+        }
+        let parent = entries[..n].iter().rev().find(|(r, ..)| r < rank);
+        let mut found = Found::new(
+            RequirementKind::Scoring,
+            lines[*k].text.clone(),
+            lines[*k].anchor,
+        );
+        found.points = Some(*points);
+        found.category = parent.map(|(_, name, points, _)| format!("{name}（{points}分）"));
+        items.push(found);
+    }
+    items
+}
+
+/// Lines under a scoring title that read "name（N分）", as (ladder rank, name, points, line index).
+fn running_entries(lines: &[Line], start: usize) -> Vec<(u8, String, f64, usize)> {
+    let mut entries = Vec::new();
+    for (k, line) in lines.iter().enumerate().skip(start + 1).take(120) {
+        if line.is_row() {
+            continue;
+        }
+        if line.text.starts_with('第') && line.text.contains('章') && line.heading.is_some() {
+            break;
+        }
+        let (rank, rest) = match headings::ladder_number(&line.text) {
+            Some((rank, _, rest)) => (rank, rest),
+            None => (u8::MAX, line.text.as_str()),
+        };
+        if let Some(caps) = RUNNING_ITEM.captures(rest) {
+            if let Ok(points) = caps[2].parse::<f64>() {
+                entries.push((rank, caps[1].trim().to_owned(), points, k));
+            }
+        }
+    }
+    entries
+}
+
+static INLINE_ROW: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^(?:[0-9]{1,2}\s*)?([\p{Han}、（）()]{2,16}?)\s*(?:0\s*[~～\-－]\s*)?([0-9]{1,3}(?:\.[0-9])?)\s*分?$",
+    )
+});
+
+/// PDF text where a table row's name and points land on one line ("服务方案0~15", "3综合实力14"),
+/// read only below a points header that follows a scoring title.
+fn from_inline_rows(lines: &[Line]) -> Vec<Found> {
+    let mut items = Vec::new();
+    let mut active_until = 0;
+    let mut title: Option<String> = None;
+    for (k, line) in lines.iter().enumerate() {
+        let text = compact(&line.text);
+        if text.chars().count() <= 20
+            && text.contains("分值")
+            && scoring_context(lines, k, std::slice::from_ref(&text))
+        {
+            active_until = k + 150;
+            title = title_before(lines, k);
+            continue;
+        }
+        if k > active_until || line.is_row() {
+            continue;
+        }
+        if let Some(caps) = INLINE_ROW.captures(&text) {
+            let (Some(name), Some(points)) = (
+                caps.get(1),
+                caps.get(2).and_then(|p| p.as_str().parse::<f64>().ok()),
+            ) else {
+                continue;
+            };
+            let mut found = Found::new(RequirementKind::Scoring, name.as_str(), line.anchor);
+            found.points = Some(points);
+            found.category = title.clone();
+            items.push(found);
+        }
+    }
+    items
 }
 
 #[cfg(test)]

@@ -36,8 +36,11 @@ pub fn read(archive: &mut Archive, limits: &ReadLimits) -> Result<TenderDocument
         blocks: Vec::new(),
         paragraph_index: 0,
         table_index: 0,
+        ladder_headings: Vec::new(),
+        styled_headings: 0,
     };
     walker.body(body);
+    walker.drop_ladder_headings_if_styled();
     Ok(TenderDocument {
         format: DocumentFormat::Docx,
         pages: None,
@@ -73,7 +76,11 @@ fn check_declared_sizes(archive: &mut Archive, limits: &ReadLimits) -> Result<()
 }
 
 /// One part of the package, inflated with a hard cap (declared sizes can lie).
-fn part(archive: &mut Archive, name: &str, limits: &ReadLimits) -> Result<Option<Vec<u8>>, ReadError> {
+fn part(
+    archive: &mut Archive,
+    name: &str,
+    limits: &ReadLimits,
+) -> Result<Option<Vec<u8>>, ReadError> {
     let entry = match archive.by_name(name) {
         Ok(entry) => entry,
         Err(zip::result::ZipError::FileNotFound) => return Ok(None),
@@ -92,7 +99,9 @@ fn part(archive: &mut Archive, name: &str, limits: &ReadLimits) -> Result<Option
         .read_to_end(&mut bytes)
         .map_err(|e| ReadError::Corrupt(format!("{name} cannot be inflated ({e})")))?;
     if bytes.len() as u64 > cap {
-        return Err(ReadError::ZipBomb(format!("{name} expands past {cap} bytes")));
+        return Err(ReadError::ZipBomb(format!(
+            "{name} expands past {cap} bytes"
+        )));
     }
     Ok(Some(bytes))
 }
@@ -122,14 +131,23 @@ impl Styles {
             return Self { by_id };
         };
         for el in top.elements().filter(|e| e.name == "style") {
-            let Some(id) = el.attr("styleId") else { continue };
+            let Some(id) = el.attr("styleId") else {
+                continue;
+            };
             let p_pr = el.child("pPr");
             let num_pr = p_pr.and_then(|p| p.child("numPr"));
             by_id.insert(
                 id.to_owned(),
                 Style {
-                    name: el.child("name").and_then(|n| n.attr("val")).unwrap_or("").to_owned(),
-                    based_on: el.child("basedOn").and_then(|n| n.attr("val")).map(str::to_owned),
+                    name: el
+                        .child("name")
+                        .and_then(|n| n.attr("val"))
+                        .unwrap_or("")
+                        .to_owned(),
+                    based_on: el
+                        .child("basedOn")
+                        .and_then(|n| n.attr("val"))
+                        .map(str::to_owned),
                     outline_level: p_pr
                         .and_then(|p| p.child("outlineLvl"))
                         .and_then(|o| o.attr("val"))
@@ -153,7 +171,9 @@ impl Styles {
         let mut chain = Vec::new();
         let mut next = Some(id);
         while let Some(id) = next {
-            let Some(style) = self.by_id.get(id) else { break };
+            let Some(style) = self.by_id.get(id) else {
+                break;
+            };
             if chain.len() > 10 {
                 break;
             }
@@ -264,6 +284,9 @@ struct BodyWalker {
     blocks: Vec<Block>,
     paragraph_index: u32,
     table_index: u32,
+    /// Headings that came from the numbering ladder rather than styles, by block index.
+    ladder_headings: Vec<usize>,
+    styled_headings: usize,
 }
 
 /// A paragraph after styles and numbering are applied.
@@ -280,12 +303,17 @@ impl BodyWalker {
         for el in container.elements() {
             match el.name.as_str() {
                 "p" => {
-                    let anchor = SourceAnchor::Paragraph { index: self.paragraph_index };
+                    let anchor = SourceAnchor::Paragraph {
+                        index: self.paragraph_index,
+                    };
                     self.paragraph_index += 1;
                     self.top_paragraph(el, anchor);
                 }
                 "tbl" => {
-                    let anchor = SourceAnchor::Table { index: self.table_index, row: 0 };
+                    let anchor = SourceAnchor::Table {
+                        index: self.table_index,
+                        row: 0,
+                    };
                     self.table_index += 1;
                     let rows = self.table_rows(el);
                     if rows.iter().any(|r| r.iter().any(|c| !c.is_empty())) {
@@ -299,6 +327,32 @@ impl BodyWalker {
                 }
                 "customXml" | "ins" | "moveTo" => self.body(el),
                 _ => {}
+            }
+        }
+    }
+
+    /// A document that marks its headings with styles has numbered list items that only look
+    /// like headings: turn the ladder's guesses back into paragraphs.
+    fn drop_ladder_headings_if_styled(&mut self) {
+        if self.styled_headings < 3 {
+            return;
+        }
+        for &i in &self.ladder_headings {
+            if let Some(Block::Heading {
+                number,
+                text,
+                anchor,
+                ..
+            }) = self.blocks.get(i)
+            {
+                let full = match number {
+                    Some(n) => format!("{n}{}{text}", separator(n)),
+                    None => text.clone(),
+                };
+                self.blocks[i] = Block::Paragraph {
+                    text: full,
+                    anchor: *anchor,
+                };
             }
         }
     }
@@ -351,7 +405,20 @@ impl BodyWalker {
     fn top_paragraph(&mut self, p: &Element, anchor: SourceAnchor) {
         let resolved = self.resolve(p);
         if !resolved.text.is_empty() && !resolved.is_toc {
-            self.blocks.push(paragraph_block(resolved.label, resolved.text, resolved.heading_level, anchor, &mut self.levels));
+            let styled = resolved.heading_level.is_some();
+            let block = paragraph_block(
+                resolved.label,
+                resolved.text,
+                resolved.heading_level,
+                anchor,
+                &mut self.levels,
+            );
+            if styled {
+                self.styled_headings += 1;
+            } else if matches!(block, Block::Heading { .. }) {
+                self.ladder_headings.push(self.blocks.len());
+            }
+            self.blocks.push(block);
         }
         for text_box in resolved.text_boxes {
             let mut lines = Vec::new();
@@ -373,7 +440,11 @@ impl BodyWalker {
                 let mut lines = Vec::new();
                 self.cell_lines(tc, &mut lines);
                 // A vertically merged continuation shows nothing of its own.
-                cells.push(if continues_merge { String::new() } else { lines.join("\n") });
+                cells.push(if continues_merge {
+                    String::new()
+                } else {
+                    lines.join("\n")
+                });
             }
             rows.push(cells);
         }
@@ -442,7 +513,12 @@ fn paragraph_block(
                 _ => (None, text),
             },
         };
-        return Block::Heading { level, number, text: title, anchor };
+        return Block::Heading {
+            level,
+            number,
+            text: title,
+            anchor,
+        };
     }
     let full = match &label {
         Some(label) => format!("{label}{}{text}", separator(label)),
@@ -451,7 +527,12 @@ fn paragraph_block(
     if let Some((rank, number, rest)) = headings::ladder_number(&full) {
         if headings::is_heading_like(rank, rest) {
             let level = levels.level_for(rank);
-            return Block::Heading { level, number: Some(number), text: rest.to_owned(), anchor };
+            return Block::Heading {
+                level,
+                number: Some(number),
+                text: rest.to_owned(),
+                anchor,
+            };
         }
     }
     Block::Paragraph { text: full, anchor }
@@ -459,7 +540,12 @@ fn paragraph_block(
 
 /// "1." and "一、" already end in punctuation; "第一章" and "1.1" need a space before the title.
 fn separator(label: &str) -> &'static str {
-    if label.ends_with(['.', '、', '．', '）', ')', ':', '：']) || label.chars().last().is_some_and(|c| ('①'..='⑳').contains(&c)) {
+    if label.ends_with(['.', '、', '．', '）', ')', ':', '：'])
+        || label
+            .chars()
+            .last()
+            .is_some_and(|c| ('①'..='⑳').contains(&c))
+    {
         ""
     } else {
         " "

@@ -85,8 +85,7 @@ fn sniff(bytes: &[u8]) -> Result<Sniffed, ReadError> {
 /// Plain text in UTF-8 (with or without BOM), UTF-16 with BOM, or GBK/GB18030.
 fn decode_text(bytes: &[u8]) -> Option<String> {
     if let Some((encoding, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
-        let (text, had_errors) =
-            encoding.decode_without_bom_handling(&bytes[bom_len..]);
+        let (text, had_errors) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
         return (!had_errors && looks_like_text(&text)).then(|| text.into_owned());
     }
     if let Ok(text) = std::str::from_utf8(bytes) {

@@ -58,11 +58,15 @@ impl Numbering {
                                 start: val("start").and_then(|v| v.parse().ok()).unwrap_or(1),
                                 format: val("numFmt").unwrap_or("decimal").to_owned(),
                                 text: val("lvlText").unwrap_or("").to_owned(),
-                                legal: lvl.child("isLgl").is_some_and(|e| e.attr("val") != Some("0")),
+                                legal: lvl
+                                    .child("isLgl")
+                                    .is_some_and(|e| e.attr("val") != Some("0")),
                             },
                         );
                     }
-                    numbering.abstracts.insert(id.to_owned(), AbstractNum { levels });
+                    numbering
+                        .abstracts
+                        .insert(id.to_owned(), AbstractNum { levels });
                 }
                 "num" => {
                     let (Some(id), Some(abstract_id)) = (
@@ -169,8 +173,12 @@ impl Numbering {
 /// Formats a counter in one of Word's number formats (ST_NumberFormat).
 pub fn format_number(n: u32, format: &str) -> String {
     match format {
-        "chineseCounting" | "chineseCountingThousand" | "japaneseCounting"
-        | "taiwaneseCounting" | "taiwaneseCountingThousand" | "koreanCounting" => chinese_counting(n),
+        "chineseCounting"
+        | "chineseCountingThousand"
+        | "japaneseCounting"
+        | "taiwaneseCounting"
+        | "taiwaneseCountingThousand"
+        | "koreanCounting" => chinese_counting(n),
         "chineseLegalSimplified" => chinese_counting(n)
             .chars()
             .map(|c| match c {
@@ -191,17 +199,27 @@ pub fn format_number(n: u32, format: &str) -> String {
         "ideographDigital" | "japaneseDigitalTenThousand" | "taiwaneseDigital" => n
             .to_string()
             .chars()
-            .map(|d| ['〇', '一', '二', '三', '四', '五', '六', '七', '八', '九'][d as usize - '0' as usize])
+            .map(|d| {
+                ['〇', '一', '二', '三', '四', '五', '六', '七', '八', '九']
+                    [d as usize - '0' as usize]
+            })
             .collect(),
-        "ideographTraditional" => nth(&['甲', '乙', '丙', '丁', '戊', '己', '庚', '辛', '壬', '癸'], n),
+        "ideographTraditional" => nth(
+            &['甲', '乙', '丙', '丁', '戊', '己', '庚', '辛', '壬', '癸'],
+            n,
+        ),
         "ideographZodiac" => nth(
-            &['子', '丑', '寅', '卯', '辰', '巳', '午', '未', '申', '酉', '戌', '亥'],
+            &[
+                '子', '丑', '寅', '卯', '辰', '巳', '午', '未', '申', '酉', '戌', '亥',
+            ],
             n,
         ),
         "decimalEnclosedCircle" | "decimalEnclosedCircleChinese" | "decimalEnclosedFullstop"
             if (1..=20).contains(&n) =>
         {
-            char::from_u32(0x2460 + n - 1).map(String::from).unwrap_or_default()
+            char::from_u32(0x2460 + n - 1)
+                .map(String::from)
+                .unwrap_or_default()
         }
         "decimalEnclosedParen" => format!("({n})"),
         "decimalFullWidth" | "decimalFullWidth2" => n
@@ -261,8 +279,19 @@ fn letters(n: u32, base: u8) -> String {
 
 fn roman(mut n: u32) -> String {
     const TABLE: [(u32, &str); 13] = [
-        (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-        (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
     ];
     let mut s = String::new();
     for (value, symbol) in TABLE {
@@ -280,7 +309,14 @@ mod tests {
 
     #[test]
     fn chinese_counting_matches_word() {
-        for (n, expected) in [(1, "一"), (10, "十"), (12, "十二"), (20, "二十"), (21, "二十一"), (105, "一百零五")] {
+        for (n, expected) in [
+            (1, "一"),
+            (10, "十"),
+            (12, "十二"),
+            (20, "二十"),
+            (21, "二十一"),
+            (105, "一百零五"),
+        ] {
             assert_eq!(chinese_counting(n), expected, "{n}");
         }
     }

@@ -30,7 +30,9 @@ pub fn read(bytes: &[u8]) -> Result<TenderDocument, ReadError> {
         .map(|(i, _)| i as u32 + 1)
         .collect();
     if page_count > 0 && needs_ocr_pages.len() == page_count {
-        return Err(ReadError::NoTextLayer { pages: page_count as u32 });
+        return Err(ReadError::NoTextLayer {
+            pages: page_count as u32,
+        });
     }
     if page_count == 0 {
         return Err(ReadError::Corrupt("the PDF has no pages".into()));

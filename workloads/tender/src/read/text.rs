@@ -11,7 +11,8 @@ pub fn read(text: &str) -> TenderDocument {
         .enumerate()
         .filter_map(|(i, line)| {
             let line = super::docx::normalize_space(line);
-            (!line.is_empty()).then(|| line_block(line, SourceAnchor::Line { line: i as u32 + 1 }, &mut levels))
+            (!line.is_empty())
+                .then(|| line_block(line, SourceAnchor::Line { line: i as u32 + 1 }, &mut levels))
         })
         .collect();
     TenderDocument {
@@ -27,7 +28,12 @@ pub fn line_block(line: String, anchor: SourceAnchor, levels: &mut LevelTracker)
     if let Some((rank, number, rest)) = crate::headings::ladder_number(&line) {
         if crate::headings::is_heading_like(rank, rest) {
             let level = levels.level_for(rank);
-            return Block::Heading { level, number: Some(number), text: rest.to_owned(), anchor };
+            return Block::Heading {
+                level,
+                number: Some(number),
+                text: rest.to_owned(),
+                anchor,
+            };
         }
     }
     Block::Paragraph { text: line, anchor }
