@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, ResourceRequirements, Volume, VolumeMount,
-    VolumeResourceRequirements,
+    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec,
+    ResourceRequirements, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -117,12 +117,18 @@ pub fn cron_job_name(bd: &BiddingDeployment, kind: &str) -> String {
 
 /// Every backup object of `bd`, or none when `spec.backup` is absent.
 pub fn children(bd: &BiddingDeployment) -> Vec<Child> {
-    let Some(spec) = &bd.spec.backup else { return Vec::new() };
+    let Some(spec) = &bd.spec.backup else {
+        return Vec::new();
+    };
     let mut children = vec![
         child(Component::Backup, &claim(bd, spec)),
         child(Component::Backup, &scripts_config_map(bd)),
     ];
-    children.extend(BackupKind::ALL.iter().map(|kind| child(Component::Backup, &cron_job(bd, spec, *kind))));
+    children.extend(
+        BackupKind::ALL
+            .iter()
+            .map(|kind| child(Component::Backup, &cron_job(bd, spec, *kind))),
+    );
     if bd.spec.database.managed().is_some() {
         children.push(child(Component::Backup, &verify_cron_job(bd, spec)));
     }
@@ -144,7 +150,10 @@ pub fn claim(bd: &BiddingDeployment, spec: &BackupSpec) -> PersistentVolumeClaim
             access_modes: Some(vec!["ReadWriteOnce".into()]),
             storage_class_name: volume.storage_class_name.clone(),
             resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".to_string(), Quantity(volume.size.clone()))])),
+                requests: Some(BTreeMap::from([(
+                    "storage".to_string(),
+                    Quantity(volume.size.clone()),
+                )])),
                 limits: None,
             }),
             ..Default::default()
@@ -155,8 +164,17 @@ pub fn claim(bd: &BiddingDeployment, spec: &BackupSpec) -> PersistentVolumeClaim
 
 pub fn scripts_config_map(bd: &BiddingDeployment) -> ConfigMap {
     ConfigMap {
-        metadata: labels::owned_meta(bd, scripts_name(bd), labels::labels(bd, Component::Backup, None)),
-        data: Some(SCRIPTS.iter().map(|(name, text)| (name.to_string(), text.to_string())).collect()),
+        metadata: labels::owned_meta(
+            bd,
+            scripts_name(bd),
+            labels::labels(bd, Component::Backup, None),
+        ),
+        data: Some(
+            SCRIPTS
+                .iter()
+                .map(|(name, text)| (name.to_string(), text.to_string()))
+                .collect(),
+        ),
         ..Default::default()
     }
 }
@@ -185,8 +203,11 @@ pub fn cron_job(bd: &BiddingDeployment, spec: &BackupSpec, kind: BackupKind) -> 
 
 /// Weekly proof that the newest dump restores: verify.sh into a scratch database on the managed server.
 pub fn verify_cron_job(bd: &BiddingDeployment, spec: &BackupSpec) -> CronJob {
-    let mut env =
-        vec![plain_env("HOME", "/tmp"), plain_env("BACKUP_DIR", BACKUP_MOUNT), plain_env("VERIFY_DATABASE", "aibid_verify")];
+    let mut env = vec![
+        plain_env("HOME", "/tmp"),
+        plain_env("BACKUP_DIR", BACKUP_MOUNT),
+        plain_env("VERIFY_DATABASE", "aibid_verify"),
+    ];
     env.extend(database_env(bd));
     let job = ScriptJob {
         kind: "verify",
@@ -202,14 +223,22 @@ pub fn verify_cron_job(bd: &BiddingDeployment, spec: &BackupSpec) -> CronJob {
 pub(crate) fn database_env(bd: &BiddingDeployment) -> Vec<EnvVar> {
     match &bd.spec.database.external {
         Some(external) => {
-            vec![secret_env("DATABASE_URL", external.url_secret_ref.name.clone(), &external.url_secret_ref.key)]
+            vec![secret_env(
+                "DATABASE_URL",
+                external.url_secret_ref.name.clone(),
+                &external.url_secret_ref.key,
+            )]
         }
         None => vec![
             plain_env("PGHOST", &Component::Postgres.name(bd)),
             plain_env("PGPORT", &postgres::PORT.to_string()),
             plain_env("PGUSER", postgres::USER),
             plain_env("PGDATABASE", postgres::DATABASE),
-            secret_env("PGPASSWORD", super::generated_secret_name(bd), "postgres-password"),
+            secret_env(
+                "PGPASSWORD",
+                super::generated_secret_name(bd),
+                "postgres-password",
+            ),
         ],
     }
 }
@@ -237,7 +266,10 @@ fn scheduled(bd: &BiddingDeployment, spec: &BackupSpec, schedule: &str, job: Scr
             successful_jobs_history_limit: Some(3),
             failed_jobs_history_limit: Some(3),
             job_template: JobTemplateSpec {
-                metadata: Some(ObjectMeta { labels: Some(labels.clone()), ..Default::default() }),
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels.clone()),
+                    ..Default::default()
+                }),
                 // One retry: every attempt starts from scratch and a failed one leaves nothing behind.
                 spec: Some(script_job_spec(bd, job, labels, 1)),
             },
@@ -254,7 +286,11 @@ pub(crate) fn script_job_spec(
     labels: BTreeMap<String, String>,
     backoff_limit: i32,
 ) -> JobSpec {
-    let image = bd.spec.database.managed().map_or_else(|| DEFAULT_POSTGRES_IMAGE.to_string(), |db| db.image);
+    let image = bd
+        .spec
+        .database
+        .managed()
+        .map_or_else(|| DEFAULT_POSTGRES_IMAGE.to_string(), |db| db.image);
     let mut volumes = vec![
         Volume {
             name: "scripts".into(),
@@ -268,10 +304,21 @@ pub(crate) fn script_job_spec(
         claim_volume("backups", claim_name(bd), false),
         empty_dir("tmp"),
     ];
-    let mut mounts = vec![mount("scripts", SCRIPTS_MOUNT), mount("backups", BACKUP_MOUNT), mount("tmp", "/tmp")];
+    let mut mounts = vec![
+        mount("scripts", SCRIPTS_MOUNT),
+        mount("backups", BACKUP_MOUNT),
+        mount("tmp", "/tmp"),
+    ];
     if let Some(read_only) = job.files {
-        volumes.push(claim_volume("files", super::storage::files_claim_name(bd), read_only));
-        mounts.push(VolumeMount { read_only: read_only.then_some(true), ..mount("files", super::settings::DATA_MOUNT) });
+        volumes.push(claim_volume(
+            "files",
+            super::storage::files_claim_name(bd),
+            read_only,
+        ));
+        mounts.push(VolumeMount {
+            read_only: read_only.then_some(true),
+            ..mount("files", super::settings::DATA_MOUNT)
+        });
     }
     let container = Container {
         name: job.kind.into(),
@@ -285,7 +332,10 @@ pub(crate) fn script_job_spec(
                 ("cpu".to_string(), Quantity("100m".into())),
                 ("memory".to_string(), Quantity("256Mi".into())),
             ])),
-            limits: Some(BTreeMap::from([("memory".to_string(), Quantity("1Gi".into()))])),
+            limits: Some(BTreeMap::from([(
+                "memory".to_string(),
+                Quantity("1Gi".into()),
+            )])),
             ..Default::default()
         }),
         security_context: Some(pod::restricted_container_security()),
@@ -296,7 +346,10 @@ pub(crate) fn script_job_spec(
         active_deadline_seconds: Some(job.active_deadline_seconds),
         ttl_seconds_after_finished: Some(TTL_AFTER_FINISHED_SECONDS),
         template: PodTemplateSpec {
-            metadata: Some(ObjectMeta { labels: Some(labels), ..Default::default() }),
+            metadata: Some(ObjectMeta {
+                labels: Some(labels),
+                ..Default::default()
+            }),
             spec: Some(PodSpec {
                 restart_policy: Some("Never".into()),
                 containers: vec![container],
@@ -332,7 +385,11 @@ pub struct BackupRecord {
 pub fn history(jobs: &[Job]) -> BTreeMap<BackupKind, BackupRecord> {
     let mut history = BTreeMap::new();
     for job in jobs {
-        let Some(kind) = job.labels().get(KIND_LABEL).and_then(|value| BackupKind::from_label(value)) else {
+        let Some(kind) = job
+            .labels()
+            .get(KIND_LABEL)
+            .and_then(|value| BackupKind::from_label(value))
+        else {
             continue;
         };
         let record: &mut BackupRecord = history.entry(kind).or_default();
@@ -349,10 +406,17 @@ pub fn history(jobs: &[Job]) -> BTreeMap<BackupKind, BackupRecord> {
 fn finished(job: &Job) -> Option<(bool, i64)> {
     let status = job.status.as_ref()?;
     let condition = |kind: &str| {
-        status.conditions.iter().flatten().find(|c| c.type_ == kind && c.status == "True")
+        status
+            .conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == kind && c.status == "True")
     };
     if let Some(complete) = condition("Complete") {
-        let at = status.completion_time.as_ref().or(complete.last_transition_time.as_ref())?;
+        let at = status
+            .completion_time
+            .as_ref()
+            .or(complete.last_transition_time.as_ref())?;
         return Some((true, at.0.as_second()));
     }
     let failed = condition("Failed")?;
@@ -370,17 +434,28 @@ pub struct BackupReadiness {
 
 /// `enabled_since` (when backups were switched on, e.g. the CR's creation) stands in for a first success, so a new
 /// installation is not late before its first scheduled run, and one whose backups never ran becomes late.
-pub fn readiness(history: &BTreeMap<BackupKind, BackupRecord>, enabled_since: i64, now: i64) -> BackupReadiness {
+pub fn readiness(
+    history: &BTreeMap<BackupKind, BackupRecord>,
+    enabled_since: i64,
+    now: i64,
+) -> BackupReadiness {
     let mut failed = Vec::new();
     let mut late = Vec::new();
     let mut never = Vec::new();
     for kind in BackupKind::ALL {
         let record = history.get(&kind).copied().unwrap_or_default();
         let newest_success = record.last_success.unwrap_or(enabled_since);
-        if record.last_failure.is_some_and(|failure| Some(failure) > record.last_success) {
+        if record
+            .last_failure
+            .is_some_and(|failure| Some(failure) > record.last_success)
+        {
             failed.push(kind.as_str());
         } else if now - newest_success > kind.allowed_age_seconds() {
-            late.push(format!("{} (last success {}s ago)", kind.as_str(), now - newest_success));
+            late.push(format!(
+                "{} (last success {}s ago)",
+                kind.as_str(),
+                now - newest_success
+            ));
         } else if record.last_success.is_none() {
             never.push(kind.as_str());
         }
@@ -392,15 +467,26 @@ pub fn readiness(history: &BTreeMap<BackupKind, BackupRecord>, enabled_since: i6
             message: format!("the last backup failed for: {}", failed.join(", ")),
         }
     } else if !late.is_empty() {
-        BackupReadiness { ready: false, reason: "BackupLate", message: format!("backups are late: {}", late.join(", ")) }
+        BackupReadiness {
+            ready: false,
+            reason: "BackupLate",
+            message: format!("backups are late: {}", late.join(", ")),
+        }
     } else if !never.is_empty() {
         BackupReadiness {
             ready: true,
             reason: "NoBackupYet",
-            message: format!("waiting for the first scheduled backup of: {}", never.join(", ")),
+            message: format!(
+                "waiting for the first scheduled backup of: {}",
+                never.join(", ")
+            ),
         }
     } else {
-        BackupReadiness { ready: true, reason: "BackupsSucceeded", message: "every backup kind succeeded on schedule".into() }
+        BackupReadiness {
+            ready: true,
+            reason: "BackupsSucceeded",
+            message: "every backup kind succeeded on schedule".into(),
+        }
     }
 }
 
@@ -413,20 +499,31 @@ mod tests {
 
     fn with_backups() -> BiddingDeployment {
         let mut bd = sample();
-        bd.spec.backup = Some(serde_yaml::from_str("timeZone: Asia/Shanghai").unwrap_or_else(|e| panic!("{e}")));
+        bd.spec.backup =
+            Some(serde_yaml::from_str("timeZone: Asia/Shanghai").unwrap_or_else(|e| panic!("{e}")));
         bd
     }
 
     fn spec(bd: &BiddingDeployment) -> &BackupSpec {
-        bd.spec.backup.as_ref().unwrap_or_else(|| panic!("sample has backups"))
+        bd.spec
+            .backup
+            .as_ref()
+            .unwrap_or_else(|| panic!("sample has backups"))
     }
 
     fn cron_spec(cron: &CronJob) -> &CronJobSpec {
-        cron.spec.as_ref().unwrap_or_else(|| panic!("CronJob without spec"))
+        cron.spec
+            .as_ref()
+            .unwrap_or_else(|| panic!("CronJob without spec"))
     }
 
     fn pod_spec(cron: &CronJob) -> &PodSpec {
-        cron_spec(cron).job_template.spec.as_ref().and_then(|job| job.template.spec.as_ref()).unwrap_or_else(|| panic!("no pod"))
+        cron_spec(cron)
+            .job_template
+            .spec
+            .as_ref()
+            .and_then(|job| job.template.spec.as_ref())
+            .unwrap_or_else(|| panic!("no pod"))
     }
 
     fn env_of(cron: &CronJob) -> BTreeMap<String, String> {
@@ -435,8 +532,14 @@ mod tests {
             .iter()
             .flatten()
             .map(|var| {
-                let from_secret = var.value_from.as_ref().and_then(|source| source.secret_key_ref.as_ref());
-                let value = var.value.clone().or(from_secret.map(|s| format!("secret:{}/{}", s.name, s.key)));
+                let from_secret = var
+                    .value_from
+                    .as_ref()
+                    .and_then(|source| source.secret_key_ref.as_ref());
+                let value = var
+                    .value
+                    .clone()
+                    .or(from_secret.map(|s| format!("secret:{}/{}", s.name, s.key)));
                 (var.name.clone(), value.unwrap_or_default())
             })
             .collect()
@@ -445,7 +548,11 @@ mod tests {
     #[test]
     fn schedules_are_the_guides_in_the_specs_time_zone() {
         let bd = with_backups();
-        let expected = [(BackupKind::Database, "0 2 * * *"), (BackupKind::Files, "0 3 * * *"), (BackupKind::Full, "0 4 * * 0")];
+        let expected = [
+            (BackupKind::Database, "0 2 * * *"),
+            (BackupKind::Files, "0 3 * * *"),
+            (BackupKind::Full, "0 4 * * 0"),
+        ];
         for (kind, schedule) in expected {
             let cron = cron_job(&bd, spec(&bd), kind);
             let cron = cron_spec(&cron);
@@ -462,24 +569,55 @@ mod tests {
             let cron = cron_spec(&cron);
             assert_eq!(cron.concurrency_policy.as_deref(), Some("Forbid"));
             assert_eq!(cron.starting_deadline_seconds, Some(3600));
-            assert_eq!((cron.successful_jobs_history_limit, cron.failed_jobs_history_limit), (Some(3), Some(3)));
-            let job = cron.job_template.spec.as_ref().unwrap_or_else(|| panic!("no job spec"));
-            assert!(job.active_deadline_seconds.is_some_and(|s| s > 0 && s < 24 * 3600), "{kind:?}");
+            assert_eq!(
+                (
+                    cron.successful_jobs_history_limit,
+                    cron.failed_jobs_history_limit
+                ),
+                (Some(3), Some(3))
+            );
+            let job = cron
+                .job_template
+                .spec
+                .as_ref()
+                .unwrap_or_else(|| panic!("no job spec"));
+            assert!(
+                job.active_deadline_seconds
+                    .is_some_and(|s| s > 0 && s < 24 * 3600),
+                "{kind:?}"
+            );
             assert_eq!(job.ttl_seconds_after_finished, Some(7 * 24 * 3600));
-            assert_eq!(pod_spec(&cron_job(&bd, spec(&bd), kind)).restart_policy.as_deref(), Some("Never"));
+            assert_eq!(
+                pod_spec(&cron_job(&bd, spec(&bd), kind))
+                    .restart_policy
+                    .as_deref(),
+                Some("Never")
+            );
         }
     }
 
     #[test]
     fn retention_follows_the_spec_30_days_for_dumps_7_for_files() {
         let mut bd = with_backups();
-        assert_eq!(env_of(&cron_job(&bd, spec(&bd), BackupKind::Database))["RETAIN_DAYS"], "30");
-        assert_eq!(env_of(&cron_job(&bd, spec(&bd), BackupKind::Files))["RETAIN_DAYS"], "7");
+        assert_eq!(
+            env_of(&cron_job(&bd, spec(&bd), BackupKind::Database))["RETAIN_DAYS"],
+            "30"
+        );
+        assert_eq!(
+            env_of(&cron_job(&bd, spec(&bd), BackupKind::Files))["RETAIN_DAYS"],
+            "7"
+        );
         if let Some(backup) = bd.spec.backup.as_mut() {
             backup.database_keep_days = 90;
         }
-        assert_eq!(env_of(&cron_job(&bd, spec(&bd), BackupKind::Database))["RETAIN_DAYS"], "90");
-        assert_eq!(env_of(&cron_job(&bd, spec(&bd), BackupKind::Full))["RETAIN_DAYS"], "90");
+        assert_eq!(
+            env_of(&cron_job(&bd, spec(&bd), BackupKind::Database))["RETAIN_DAYS"],
+            "90"
+        );
+        assert_eq!(
+            env_of(&cron_job(&bd, spec(&bd), BackupKind::Full))["RETAIN_DAYS"],
+            "90"
+        );
     }
 
     #[test]
@@ -489,20 +627,34 @@ mod tests {
         assert_eq!(env["PGHOST"], "bids-postgres");
         assert_eq!(env["PGDATABASE"], "aibid");
         assert_eq!(env["PGPASSWORD"], "secret:bids-generated/postgres-password");
-        assert!(!env.contains_key("FILES_PATHS"), "a database dump does not read the files volume");
-        assert_eq!(pod_spec(&cron_job(&bd, spec(&bd), BackupKind::Database)).containers[0].args.as_ref().map(|a| a[1].as_str()), Some("db"));
+        assert!(
+            !env.contains_key("FILES_PATHS"),
+            "a database dump does not read the files volume"
+        );
+        assert_eq!(
+            pod_spec(&cron_job(&bd, spec(&bd), BackupKind::Database)).containers[0]
+                .args
+                .as_ref()
+                .map(|a| a[1].as_str()),
+            Some("db")
+        );
     }
 
     #[test]
     fn an_external_database_is_dumped_from_its_url_secret() {
         let mut bd = with_backups();
-        bd.spec.database.external =
-            Some(serde_yaml::from_str("urlSecretRef: {name: db-url, key: url}").unwrap_or_else(|e| panic!("{e}")));
+        bd.spec.database.external = Some(
+            serde_yaml::from_str("urlSecretRef: {name: db-url, key: url}")
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
         let env = env_of(&cron_job(&bd, spec(&bd), BackupKind::Database));
         assert_eq!(env["DATABASE_URL"], "secret:db-url/url");
         assert!(!env.contains_key("PGHOST"));
         let names: Vec<_> = children(&bd).iter().map(|c| c.name.clone()).collect();
-        assert!(!names.contains(&"bids-backup-verify".to_string()), "no scratch database on someone else's server");
+        assert!(
+            !names.contains(&"bids-backup-verify".to_string()),
+            "no scratch database on someone else's server"
+        );
     }
 
     #[test]
@@ -510,9 +662,21 @@ mod tests {
         let bd = with_backups();
         let cron = cron_job(&bd, spec(&bd), BackupKind::Files);
         let pod = pod_spec(&cron);
-        let files = pod.containers[0].volume_mounts.iter().flatten().find(|m| m.name == "files");
-        assert_eq!(files.map(|m| (m.mount_path.as_str(), m.read_only)), Some(("/data", Some(true))));
-        let claim = pod.volumes.iter().flatten().find(|v| v.name == "files").and_then(|v| v.persistent_volume_claim.as_ref());
+        let files = pod.containers[0]
+            .volume_mounts
+            .iter()
+            .flatten()
+            .find(|m| m.name == "files");
+        assert_eq!(
+            files.map(|m| (m.mount_path.as_str(), m.read_only)),
+            Some(("/data", Some(true)))
+        );
+        let claim = pod
+            .volumes
+            .iter()
+            .flatten()
+            .find(|v| v.name == "files")
+            .and_then(|v| v.persistent_volume_claim.as_ref());
         assert_eq!(claim.map(|c| c.claim_name.as_str()), Some("bids-files"));
         assert_eq!(env_of(&cron)["FILES_PATHS"], "/data/uploads /data/outputs");
         assert!(!env_of(&cron).contains_key("PGPASSWORD"));
@@ -526,9 +690,15 @@ mod tests {
         for (name, text) in SCRIPTS {
             assert_eq!(data.get(name).map(String::as_str), Some(text), "{name}");
         }
-        assert!(data["backup.sh"].contains("retention.sh"), "backup.sh runs retention after success");
+        assert!(
+            data["backup.sh"].contains("retention.sh"),
+            "backup.sh runs retention after success"
+        );
         let cron = cron_job(&bd, spec(&bd), BackupKind::Full);
-        assert_eq!(pod_spec(&cron).containers[0].args, Some(vec!["/scripts/backup.sh".to_string(), "full".to_string()]));
+        assert_eq!(
+            pod_spec(&cron).containers[0].args,
+            Some(vec!["/scripts/backup.sh".to_string(), "full".to_string()])
+        );
     }
 
     #[test]
@@ -538,11 +708,18 @@ mod tests {
         if let Some(backup) = bd.spec.backup.as_mut() {
             backup.destination.retain_on_delete = false;
         }
-        assert_eq!(claim(&bd, spec(&bd)).metadata.owner_references.map(|o| o.len()), Some(1));
+        assert_eq!(
+            claim(&bd, spec(&bd))
+                .metadata
+                .owner_references
+                .map(|o| o.len()),
+            Some(1)
+        );
     }
 
     #[test]
-    fn no_backup_spec_renders_no_backup_objects_and_changing_the_schedule_touches_only_its_cronjob() {
+    fn no_backup_spec_renders_no_backup_objects_and_changing_the_schedule_touches_only_its_cronjob()
+    {
         assert!(children(&sample()).is_empty());
         let bd = with_backups();
         let mut changed = bd.clone();
@@ -561,7 +738,8 @@ mod tests {
     }
 
     fn job(kind: &str, outcome: &str, at: i64) -> Job {
-        let time = Time(k8s_openapi::jiff::Timestamp::from_second(at).unwrap_or_else(|e| panic!("{e}")));
+        let time =
+            Time(k8s_openapi::jiff::Timestamp::from_second(at).unwrap_or_else(|e| panic!("{e}")));
         Job {
             metadata: ObjectMeta {
                 labels: Some(BTreeMap::from([(KIND_LABEL.to_string(), kind.to_string())])),
@@ -593,22 +771,45 @@ mod tests {
             job("verify", "Complete", 12 * DAY),
         ];
         let history = history(&jobs);
-        assert_eq!(history[&BackupKind::Database], BackupRecord { last_success: Some(12 * DAY), last_failure: Some(11 * DAY) });
-        assert_eq!(history[&BackupKind::Files], BackupRecord { last_success: None, last_failure: Some(12 * DAY) });
+        assert_eq!(
+            history[&BackupKind::Database],
+            BackupRecord {
+                last_success: Some(12 * DAY),
+                last_failure: Some(11 * DAY)
+            }
+        );
+        assert_eq!(
+            history[&BackupKind::Files],
+            BackupRecord {
+                last_success: None,
+                last_failure: Some(12 * DAY)
+            }
+        );
         assert!(!history.contains_key(&BackupKind::Full));
     }
 
     #[test]
     fn backup_ready_says_why_when_failing_or_late() {
         let now = 40 * DAY;
-        let fresh = [job("db", "Complete", now - 3600), job("files", "Complete", now - 3600), job("full", "Complete", now - 2 * DAY)];
-        assert_eq!(readiness(&history(&fresh), 0, now).reason, "BackupsSucceeded");
+        let fresh = [
+            job("db", "Complete", now - 3600),
+            job("files", "Complete", now - 3600),
+            job("full", "Complete", now - 2 * DAY),
+        ];
+        assert_eq!(
+            readiness(&history(&fresh), 0, now).reason,
+            "BackupsSucceeded"
+        );
         let mut failing = fresh.to_vec();
         failing.push(job("files", "Failed", now - 60));
         let failed = readiness(&history(&failing), 0, now);
         assert_eq!((failed.ready, failed.reason), (false, "BackupFailed"));
         assert!(failed.message.contains("files"), "{}", failed.message);
-        let late = [job("db", "Complete", now - 2 * DAY), job("files", "Complete", now - 3600), job("full", "Complete", now - 2 * DAY)];
+        let late = [
+            job("db", "Complete", now - 2 * DAY),
+            job("files", "Complete", now - 3600),
+            job("full", "Complete", now - 2 * DAY),
+        ];
         let late = readiness(&history(&late), 0, now);
         assert_eq!((late.ready, late.reason), (false, "BackupLate"));
         assert!(late.message.contains("db"), "{}", late.message);

@@ -25,13 +25,21 @@ pub fn what_argument(what: RestoreWhat) -> &'static str {
 /// The restore Job, owned by the BiddingRestore (so deleting the restore removes it, never the deployment).
 pub fn job(bd: &BiddingDeployment, restore: &BiddingRestore) -> Job {
     let what = restore.spec.what;
-    let mut env = vec![plain_env("HOME", "/tmp"), plain_env("BACKUP_DIR", BACKUP_MOUNT), plain_env("RESTORE_KEEP_PREVIOUS", "1")];
+    let mut env = vec![
+        plain_env("HOME", "/tmp"),
+        plain_env("BACKUP_DIR", BACKUP_MOUNT),
+        plain_env("RESTORE_KEEP_PREVIOUS", "1"),
+    ];
     if what != RestoreWhat::Files {
         env.extend(backup::database_env(bd));
     }
     let script = ScriptJob {
         kind: "restore",
-        args: vec![format!("{SCRIPTS_MOUNT}/restore.sh"), restore.spec.backup.clone(), what_argument(what).into()],
+        args: vec![
+            format!("{SCRIPTS_MOUNT}/restore.sh"),
+            restore.spec.backup.clone(),
+            what_argument(what).into(),
+        ],
         env,
         files: (what != RestoreWhat::Database).then_some(false),
         active_deadline_seconds: 6 * 3600,
@@ -80,9 +88,16 @@ impl RestorePhase {
     }
 
     pub fn parse(phase: Option<&str>) -> Option<Self> {
-        [Self::Waiting, Self::ScalingDown, Self::Restoring, Self::ScalingUp, Self::Succeeded, Self::Failed]
-            .into_iter()
-            .find(|candidate| Some(candidate.as_str()) == phase)
+        [
+            Self::Waiting,
+            Self::ScalingDown,
+            Self::Restoring,
+            Self::ScalingUp,
+            Self::Succeeded,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|candidate| Some(candidate.as_str()) == phase)
     }
 
     /// While a restore is in one of these phases the deployment's app runs zero replicas.
@@ -161,7 +176,12 @@ mod tests {
     }
 
     fn facts(job: JobState) -> RestoreFacts {
-        RestoreFacts { earlier_restore_active: false, app_pods_running: 0, job, app_ready: true }
+        RestoreFacts {
+            earlier_restore_active: false,
+            app_pods_running: 0,
+            job,
+            app_ready: true,
+        }
     }
 
     #[test]
@@ -169,54 +189,124 @@ mod tests {
         let job = job(&sample(), &restore("database"));
         assert_eq!(job.metadata.name.as_deref(), Some("monday-restore"));
         let owner = job.metadata.owner_references.unwrap_or_default();
-        assert_eq!(owner.first().map(|o| (o.kind.as_str(), o.name.as_str())), Some(("BiddingRestore", "monday")));
-        let pod = job.spec.as_ref().and_then(|s| s.template.spec.clone()).unwrap_or_else(|| panic!("no pod"));
+        assert_eq!(
+            owner.first().map(|o| (o.kind.as_str(), o.name.as_str())),
+            Some(("BiddingRestore", "monday"))
+        );
+        let pod = job
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.spec.clone())
+            .unwrap_or_else(|| panic!("no pod"));
         let args = pod.containers[0].args.clone().unwrap_or_default();
-        assert_eq!(args, ["/scripts/restore.sh", "db-20261203T020000Z", "database"]);
-        assert!(!pod.volumes.iter().flatten().any(|v| v.name == "files"), "a database restore leaves files alone");
+        assert_eq!(
+            args,
+            ["/scripts/restore.sh", "db-20261203T020000Z", "database"]
+        );
+        assert!(
+            !pod.volumes.iter().flatten().any(|v| v.name == "files"),
+            "a database restore leaves files alone"
+        );
         assert_eq!(job.spec.as_ref().and_then(|s| s.backoff_limit), Some(0));
     }
 
     #[test]
     fn a_files_restore_mounts_the_files_volume_writable_and_needs_no_database() {
         let job = job(&sample(), &restore("files"));
-        let pod = job.spec.and_then(|s| s.template.spec).unwrap_or_else(|| panic!("no pod"));
-        let files = pod.containers[0].volume_mounts.iter().flatten().find(|m| m.name == "files").cloned();
-        assert_eq!(files.map(|m| (m.mount_path, m.read_only)), Some(("/data".to_string(), None)));
-        assert!(!pod.containers[0].env.iter().flatten().any(|e| e.name == "PGPASSWORD"));
+        let pod = job
+            .spec
+            .and_then(|s| s.template.spec)
+            .unwrap_or_else(|| panic!("no pod"));
+        let files = pod.containers[0]
+            .volume_mounts
+            .iter()
+            .flatten()
+            .find(|m| m.name == "files")
+            .cloned();
+        assert_eq!(
+            files.map(|m| (m.mount_path, m.read_only)),
+            Some(("/data".to_string(), None))
+        );
+        assert!(!pod.containers[0]
+            .env
+            .iter()
+            .flatten()
+            .any(|e| e.name == "PGPASSWORD"));
     }
 
     #[test]
     fn a_second_restore_waits_for_the_first() {
-        let busy = RestoreFacts { earlier_restore_active: true, ..facts(JobState::Absent) };
+        let busy = RestoreFacts {
+            earlier_restore_active: true,
+            ..facts(JobState::Absent)
+        };
         assert_eq!(step(None, &busy), (Waiting, Wait));
-        assert_eq!(step(Some(Waiting), &facts(JobState::Absent)), (ScalingDown, ScaleAppToZero));
+        assert_eq!(
+            step(Some(Waiting), &facts(JobState::Absent)),
+            (ScalingDown, ScaleAppToZero)
+        );
     }
 
     #[test]
     fn the_job_starts_only_when_no_app_pod_runs_any_more() {
-        let draining = RestoreFacts { app_pods_running: 2, ..facts(JobState::Absent) };
-        assert_eq!(step(Some(ScalingDown), &draining), (ScalingDown, ScaleAppToZero));
-        assert_eq!(step(Some(ScalingDown), &facts(JobState::Absent)), (Restoring, CreateJob));
-        assert!(ScalingDown.holds_app_at_zero() && Restoring.holds_app_at_zero() && !ScalingUp.holds_app_at_zero());
+        let draining = RestoreFacts {
+            app_pods_running: 2,
+            ..facts(JobState::Absent)
+        };
+        assert_eq!(
+            step(Some(ScalingDown), &draining),
+            (ScalingDown, ScaleAppToZero)
+        );
+        assert_eq!(
+            step(Some(ScalingDown), &facts(JobState::Absent)),
+            (Restoring, CreateJob)
+        );
+        assert!(
+            ScalingDown.holds_app_at_zero()
+                && Restoring.holds_app_at_zero()
+                && !ScalingUp.holds_app_at_zero()
+        );
     }
 
     #[test]
     fn success_and_failure_both_scale_the_app_back_and_record_the_result() {
-        assert_eq!(step(Some(Restoring), &facts(JobState::Running)), (Restoring, Wait));
-        assert_eq!(step(Some(Restoring), &facts(JobState::Succeeded)), (ScalingUp, ScaleAppBack));
+        assert_eq!(
+            step(Some(Restoring), &facts(JobState::Running)),
+            (Restoring, Wait)
+        );
+        assert_eq!(
+            step(Some(Restoring), &facts(JobState::Succeeded)),
+            (ScalingUp, ScaleAppBack)
+        );
         let failed = facts(JobState::Failed("exit code 3: row counts differ".into()));
         assert_eq!(step(Some(Restoring), &failed), (ScalingUp, ScaleAppBack));
-        let not_ready = RestoreFacts { app_ready: false, ..facts(JobState::Succeeded) };
+        let not_ready = RestoreFacts {
+            app_ready: false,
+            ..facts(JobState::Succeeded)
+        };
         assert_eq!(step(Some(ScalingUp), &not_ready), (ScalingUp, ScaleAppBack));
-        assert_eq!(step(Some(ScalingUp), &facts(JobState::Succeeded)), (Succeeded, Finish));
+        assert_eq!(
+            step(Some(ScalingUp), &facts(JobState::Succeeded)),
+            (Succeeded, Finish)
+        );
         assert_eq!(step(Some(ScalingUp), &failed), (Failed, Finish));
-        assert_eq!(step(Some(Succeeded), &facts(JobState::Absent)), (Succeeded, Finish), "finished restores never rerun");
+        assert_eq!(
+            step(Some(Succeeded), &facts(JobState::Absent)),
+            (Succeeded, Finish),
+            "finished restores never rerun"
+        );
     }
 
     #[test]
     fn phases_round_trip_through_status() {
-        for phase in [Waiting, ScalingDown, Restoring, ScalingUp, Succeeded, Failed] {
+        for phase in [
+            Waiting,
+            ScalingDown,
+            Restoring,
+            ScalingUp,
+            Succeeded,
+            Failed,
+        ] {
             assert_eq!(RestorePhase::parse(Some(phase.as_str())), Some(phase));
         }
         assert_eq!(RestorePhase::parse(Some("Bogus")), None);
