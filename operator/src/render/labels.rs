@@ -23,6 +23,8 @@ pub enum Component {
     Storage,
     Ingress,
     Config,
+    Backup,
+    Monitoring,
 }
 
 impl Component {
@@ -38,6 +40,8 @@ impl Component {
             Self::Storage => "storage",
             Self::Ingress => "ingress",
             Self::Config => "config",
+            Self::Backup => "backup",
+            Self::Monitoring => "monitoring",
         }
     }
 

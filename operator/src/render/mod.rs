@@ -3,15 +3,18 @@
 
 pub mod api;
 pub mod autoscaling;
+pub mod backup;
 pub mod config;
 pub mod disruption;
 pub mod ingress;
 pub mod labels;
 pub mod migration;
 pub mod monitor;
+pub mod monitoring;
 pub mod pod;
 pub mod postgres;
 pub mod redis;
+pub mod restore;
 pub mod scheduler;
 pub mod secrets;
 pub mod service;
@@ -200,6 +203,8 @@ pub fn render_all(bd: &BiddingDeployment, observed: &Observed) -> Vec<Child> {
             children.push(child(Component::Ingress, &metrics));
         }
     }
+    children.extend(backup::children(bd));
+    children.extend(monitoring::children(bd));
     children
 }
 
