@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "aibid", version, about = "Tender in, proposal out: 招标文件 -> 投标技术方案")]
+#[command(
+    name = "aibid",
+    version,
+    about = "Tender in, proposal out: 招标文件 -> 投标技术方案"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,7 +36,8 @@ fn parse_pair(raw: &str) -> Result<(String, String), String> {
 
 impl SettingsArgs {
     fn load(&self) -> anyhow::Result<config::Settings> {
-        config::load(self.config.as_deref(), &self.set).map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+        config::load(self.config.as_deref(), &self.set)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
     }
 }
 
@@ -81,6 +86,16 @@ enum Command {
         #[command(flatten)]
         settings: SettingsArgs,
     },
+    /// Benchmark helper: creates COUNT no-op tasks and puts them on the Redis queue (hack/bench-queue.sh).
+    #[command(hide = true)]
+    BenchEnqueue {
+        #[arg(long)]
+        count: usize,
+        #[command(flatten)]
+        settings: SettingsArgs,
+        #[command(flatten)]
+        options: server::RoleOptions,
+    },
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -114,10 +129,21 @@ fn main() -> ExitCode {
         Command::Eval { dir } => cli::eval::run(&dir),
         Command::Up { settings, options } => run_role(&settings, |s| server::up(s, options)),
         Command::Api { settings, options } => run_role(&settings, |s| server::api(s, options)),
-        Command::Worker { settings, options } => run_role(&settings, |s| server::worker(s, options)),
-        Command::Scheduler { settings, options } => run_role(&settings, |s| server::scheduler(s, options)),
+        Command::Worker { settings, options } => {
+            run_role(&settings, |s| server::worker(s, options))
+        }
+        Command::Scheduler { settings, options } => {
+            run_role(&settings, |s| server::scheduler(s, options))
+        }
         Command::Migrate { settings } => run_role(&settings, server::migrate),
-        Command::Config { command: ConfigCommand::Check(args) } => args.load().map(|settings| {
+        Command::BenchEnqueue {
+            count,
+            settings,
+            options,
+        } => run_role(&settings, |s| server::bench_enqueue(s, options, count)),
+        Command::Config {
+            command: ConfigCommand::Check(args),
+        } => args.load().map(|settings| {
             print!("{}", settings.render_masked());
             ExitCode::SUCCESS
         }),

@@ -72,8 +72,9 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::default();
-        let http_duration =
-            Family::<HttpLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
+        let http_duration = Family::<HttpLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+        });
         let http_requests = Family::<HttpLabels, Counter>::default();
         let queue_length = Family::<QueueLabels, Gauge>::default();
         let tasks = Family::<TaskLabels, Counter>::default();
@@ -85,17 +86,53 @@ impl Metrics {
         let resident_memory = Gauge::<f64, AtomicU64>::default();
         let start_time = Gauge::default();
         start_time.set(crate::store::now());
-        registry.register("http_request_duration_seconds", "HTTP request latency", http_duration.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            http_duration.clone(),
+        );
         registry.register("http_requests", "HTTP requests", http_requests.clone());
-        registry.register("aibid_queue_length", "Tasks waiting or in flight per queue", queue_length.clone());
-        registry.register("aibid_tasks", "Finished tasks by kind and outcome", tasks.clone());
-        registry.register("aibid_task_duration_seconds", "Task run time", task_duration.clone());
-        registry.register("aibid_llm_requests", "LLM requests by provider and outcome", llm_requests.clone());
-        registry.register("aibid_llm_tokens", "LLM tokens by direction", llm_tokens.clone());
+        registry.register(
+            "aibid_queue_length",
+            "Tasks waiting or in flight per queue",
+            queue_length.clone(),
+        );
+        registry.register(
+            "aibid_tasks",
+            "Finished tasks by kind and outcome",
+            tasks.clone(),
+        );
+        registry.register(
+            "aibid_task_duration_seconds",
+            "Task run time",
+            task_duration.clone(),
+        );
+        registry.register(
+            "aibid_llm_requests",
+            "LLM requests by provider and outcome",
+            llm_requests.clone(),
+        );
+        registry.register(
+            "aibid_llm_tokens",
+            "LLM tokens by direction",
+            llm_tokens.clone(),
+        );
         registry.register("aibid_projects", "Projects by status", projects.clone());
-        registry.register("aibid_documents_parsed", "Parsed documents by format and outcome", documents_parsed.clone());
-        registry.register("process_resident_memory_bytes", "Resident memory size in bytes", resident_memory.clone());
-        registry.register("process_start_time_seconds", "Start time of the process since the Unix epoch", start_time.clone());
+        registry.register(
+            "aibid_documents_parsed",
+            "Parsed documents by format and outcome",
+            documents_parsed.clone(),
+        );
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes",
+            resident_memory.clone(),
+        );
+        registry.register(
+            "process_start_time_seconds",
+            "Start time of the process since the Unix epoch",
+            start_time.clone(),
+        );
         Metrics {
             registry,
             http_duration,
@@ -124,13 +161,22 @@ impl Metrics {
     }
 
     pub fn observe_http(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let labels = HttpLabels { method: method.to_string(), route: route.to_string(), status: status.to_string() };
+        let labels = HttpLabels {
+            method: method.to_string(),
+            route: route.to_string(),
+            status: status.to_string(),
+        };
         self.http_duration.get_or_create(&labels).observe(seconds);
         self.http_requests.get_or_create(&labels).inc();
     }
 
     pub fn task_finished(&self, kind: &str, outcome: &str, seconds: f64) {
-        self.tasks.get_or_create(&TaskLabels { kind: kind.into(), outcome: outcome.into() }).inc();
+        self.tasks
+            .get_or_create(&TaskLabels {
+                kind: kind.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
         self.task_duration.observe(seconds);
     }
 }
@@ -139,7 +185,11 @@ impl Metrics {
 fn resident_memory_bytes() -> f64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|pages| pages.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|pages| pages.parse::<f64>().ok())
+        })
         .map(|pages| pages * 4096.0)
         .unwrap_or(0.0)
 }

@@ -33,7 +33,7 @@ CREATE TABLE documents (
     pages BIGINT,
     analysis_json TEXT NOT NULL,
     document_json TEXT NOT NULL,
-    facts_json TEXT NOT NULL,
+    ledger_json TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
 CREATE TABLE ledger_items (

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let bytes = super::read_file(path)?;
-    let report = aibid_tender::analyze(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let report = aibid_tender::analyze(&bytes, &aibid_tender::ReadLimits::default())
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), crate::pipeline::explain(&e)))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -23,18 +24,48 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 pub fn page_list(pages: &[u32]) -> String {
-    pages.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+    pages
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn print_summary(path: &Path, report: &aibid_tender::AnalysisReport) {
     let none = || "—（文件未载明）".to_string();
     println!("{}", path.display());
-    println!("  格式: {:?}, 页数: {}", report.document.format, report.document.pages.map(|p| p.to_string()).unwrap_or_else(|| "—".into()));
-    println!("  项目名称: {}", report.facts.project_name.clone().unwrap_or_else(none));
-    println!("  项目编号: {}", report.facts.project_code.clone().unwrap_or_else(none));
-    println!("  预算/最高限价: {}", report.facts.budget.clone().unwrap_or_else(none));
-    println!("  投标截止时间: {}", report.facts.deadline.clone().unwrap_or_else(none));
-    let count = |kind: RequirementKind| report.requirements.iter().filter(|r| r.kind == kind).count();
+    println!(
+        "  格式: {:?}, 页数: {}",
+        report.document.format,
+        report
+            .document
+            .pages
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "—".into())
+    );
+    println!(
+        "  项目名称: {}",
+        report.facts.project_name.clone().unwrap_or_else(none)
+    );
+    println!(
+        "  项目编号: {}",
+        report.facts.project_code.clone().unwrap_or_else(none)
+    );
+    println!(
+        "  预算/最高限价: {}",
+        report.facts.budget.clone().unwrap_or_else(none)
+    );
+    println!(
+        "  投标截止时间: {}",
+        report.facts.deadline.clone().unwrap_or_else(none)
+    );
+    let count = |kind: RequirementKind| {
+        report
+            .requirements
+            .iter()
+            .filter(|r| r.kind == kind)
+            .count()
+    };
     println!(
         "  要求: {} 项（资格 {}，评分 {}，实质性 {}，技术参数 {}，商务 {}，格式 {}，废标 {}）",
         report.requirements.len(),

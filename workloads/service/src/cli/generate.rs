@@ -3,7 +3,10 @@
 
 use crate::config;
 use crate::pipeline::section_writer;
-use aibid_proposal::{check_proposal, export_docx, generate, plan_outline, GenerateOptions, ProgressEvent, SectionStatus};
+use aibid_proposal::{
+    check_proposal, export_docx, generate, plan_outline, GenerateOptions, ProgressEvent,
+    SectionStatus,
+};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -52,19 +55,29 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
 
     let bar = progress_bar(outline.sections.len() as u64);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let options = GenerateOptions { concurrency: args.concurrency.max(1) };
-    let proposal = runtime.block_on(generate(&document, &ledger, &outline, writer, &options, |event| {
-        if let ProgressEvent::SectionFinished { number, ok, .. } = event {
-            bar.inc(1);
-            if !ok {
-                bar.println(format!("section {number} failed"));
+    let options = GenerateOptions {
+        concurrency: args.concurrency.max(1),
+    };
+    let proposal = runtime.block_on(generate(
+        &document,
+        &ledger,
+        &outline,
+        writer,
+        &options,
+        |event| {
+            if let ProgressEvent::SectionFinished { number, ok, .. } = event {
+                bar.inc(1);
+                if !ok {
+                    bar.println(format!("section {number} failed"));
+                }
             }
-        }
-    }));
+        },
+    ));
     bar.finish_and_clear();
 
     let docx = export_docx(&proposal, &ledger).context("cannot build the .docx")?;
-    std::fs::write(&args.output, docx).with_context(|| format!("cannot write {}", args.output.display()))?;
+    std::fs::write(&args.output, docx)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
     let report = check_proposal(&proposal, &ledger);
 
     println!("wrote {}", args.output.display());
@@ -90,15 +103,27 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         report.answered_share * 100.0,
         report.mandatory_answered_share * 100.0
     );
-    println!("tokens: {} prompt, {} completion", proposal.usage.prompt_tokens, proposal.usage.completion_tokens);
+    println!(
+        "tokens: {} prompt, {} completion",
+        proposal.usage.prompt_tokens, proposal.usage.completion_tokens
+    );
     for section in &proposal.sections {
         if let SectionStatus::Failed { error } = &section.status {
-            let title = outline.section(&section.section_id).map(|s| format!("{} {}", s.number, s.title));
-            println!("FAILED {}: {error}", title.unwrap_or_else(|| section.section_id.clone()));
+            let title = outline
+                .section(&section.section_id)
+                .map(|s| format!("{} {}", s.number, s.title));
+            println!(
+                "FAILED {}: {error}",
+                title.unwrap_or_else(|| section.section_id.clone())
+            );
         }
     }
     if proposal.failed > 0 {
-        eprintln!("error: {} section(s) failed; they are marked in {}", proposal.failed, args.output.display());
+        eprintln!(
+            "error: {} section(s) failed; they are marked in {}",
+            proposal.failed,
+            args.output.display()
+        );
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
@@ -110,7 +135,9 @@ fn progress_bar(total: u64) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} 撰写章节 [{bar:40}] {pos}/{len} {elapsed_precise} 剩余 {eta}") {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} 撰写章节 [{bar:40}] {pos}/{len} {elapsed_precise} 剩余 {eta}",
+    ) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar

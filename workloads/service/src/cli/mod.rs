@@ -16,5 +16,6 @@ pub fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
 /// Parses a tender file and builds its ledger; errors name the file and say what is wrong (OCR needed, ...).
 pub fn read_tender(path: &Path) -> anyhow::Result<(TenderDocument, RequirementLedger)> {
     let bytes = read_file(path)?;
-    crate::pipeline::read_tender(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    crate::pipeline::read_tender(&bytes, &aibid_tender::ReadLimits::default())
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), crate::pipeline::explain(&e)))
 }

@@ -40,7 +40,10 @@ pub enum ConfigError {
 }
 
 fn invalid(name: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { name, problem: problem.into() }
+    ConfigError::Invalid {
+        name,
+        problem: problem.into(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +91,12 @@ impl fmt::Debug for Settings {
     }
 }
 
-const SECRETS: &[&str] = &["JWT_SECRET", "ENCRYPTION_KEY", "LLM_API_KEY", "ADMIN_PASSWORD"];
+const SECRETS: &[&str] = &[
+    "JWT_SECRET",
+    "ENCRYPTION_KEY",
+    "LLM_API_KEY",
+    "ADMIN_PASSWORD",
+];
 
 fn default_of(name: &str) -> Option<&'static str> {
     Some(match name {
@@ -115,7 +123,11 @@ fn default_of(name: &str) -> Option<&'static str> {
 }
 
 fn known_name(name: &str) -> Result<&'static str, ConfigError> {
-    ENV_VARS.iter().copied().find(|n| *n == name).ok_or_else(|| ConfigError::Unknown(name.to_string()))
+    ENV_VARS
+        .iter()
+        .copied()
+        .find(|n| *n == name)
+        .ok_or_else(|| ConfigError::Unknown(name.to_string()))
 }
 
 /// Raw values by setting name, collected from every source before validation.
@@ -132,9 +144,14 @@ impl Layers {
 
     /// Reads a TOML file whose keys are the setting names in lower or upper case (`database_url = "..."`).
     pub fn file(&mut self, path: &Path) -> Result<(), ConfigError> {
-        let file_error = |problem: String| ConfigError::File { path: path.to_path_buf(), problem };
+        let file_error = |problem: String| ConfigError::File {
+            path: path.to_path_buf(),
+            problem,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| file_error(e.to_string()))?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| file_error(e.to_string()))?;
         for (key, value) in table {
             let name = known_name(&key.to_ascii_uppercase())?;
             let value = match value {
@@ -142,7 +159,11 @@ impl Layers {
                 toml::Value::Integer(i) => i.to_string(),
                 toml::Value::Float(f) => f.to_string(),
                 toml::Value::Boolean(b) => b.to_string(),
-                other => return Err(file_error(format!("{key}: expected a string, number or boolean, got {other}"))),
+                other => {
+                    return Err(file_error(format!(
+                        "{key}: expected a string, number or boolean, got {other}"
+                    )))
+                }
             };
             self.apply(name, value, Source::File);
         }
@@ -169,7 +190,10 @@ impl Layers {
 }
 
 /// Loads settings from all sources in the guide's order.
-pub fn load(config_file: Option<&Path>, command_line: &[(String, String)]) -> Result<Settings, ConfigError> {
+pub fn load(
+    config_file: Option<&Path>,
+    command_line: &[(String, String)],
+) -> Result<Settings, ConfigError> {
     let mut layers = Layers::default();
     if let Some(path) = config_file {
         layers.file(path)?;
@@ -180,31 +204,47 @@ pub fn load(config_file: Option<&Path>, command_line: &[(String, String)]) -> Re
 }
 
 fn parse_number<T: std::str::FromStr>(name: &'static str, raw: &str) -> Result<T, ConfigError> {
-    raw.trim().parse().map_err(|_| invalid(name, format!("expected a whole number, got {raw:?}")))
+    raw.trim()
+        .parse()
+        .map_err(|_| invalid(name, format!("expected a whole number, got {raw:?}")))
 }
 
 fn parse_bool(name: &'static str, raw: &str) -> Result<bool, ConfigError> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(invalid(name, format!("expected true or false, got {raw:?}"))),
+        _ => Err(invalid(
+            name,
+            format!("expected true or false, got {raw:?}"),
+        )),
     }
 }
 
 /// "52428800", "50MiB", "50MB", "512KiB" -> bytes (MB treated as MiB, as operators write it).
 fn parse_size(name: &'static str, raw: &str) -> Result<u64, ConfigError> {
     let text = raw.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let number: u64 = digits.parse().map_err(|_| invalid(name, format!("expected a size like 50MiB, got {raw:?}")))?;
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| invalid(name, format!("expected a size like 50MiB, got {raw:?}")))?;
     let factor = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        other => return Err(invalid(name, format!("unknown size unit {other:?} in {raw:?}"))),
+        other => {
+            return Err(invalid(
+                name,
+                format!("unknown size unit {other:?} in {raw:?}"),
+            ))
+        }
     };
-    let bytes = number.checked_mul(factor).ok_or_else(|| invalid(name, "size too large"))?;
+    let bytes = number
+        .checked_mul(factor)
+        .ok_or_else(|| invalid(name, "size too large"))?;
     if bytes == 0 {
         return Err(invalid(name, "must be greater than zero"));
     }
@@ -222,15 +262,26 @@ fn parse_port(name: &'static str, raw: &str) -> Result<u16, ConfigError> {
 fn check_url(name: &'static str, raw: &str, schemes: &[&str]) -> Result<String, ConfigError> {
     let scheme = raw.split_once("://").map(|(s, _)| s).unwrap_or("");
     if !schemes.contains(&scheme) {
-        return Err(invalid(name, format!("URL scheme must be one of {} (got {:?})", schemes.join(", "), mask_url(raw))));
+        return Err(invalid(
+            name,
+            format!(
+                "URL scheme must be one of {} (got {:?})",
+                schemes.join(", "),
+                mask_url(raw)
+            ),
+        ));
     }
     Ok(raw.to_string())
 }
 
 /// Hides the password of `scheme://user:password@host` so URLs can be printed.
 pub fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_string() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
     match userinfo.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_string(),
@@ -252,13 +303,15 @@ impl Settings {
                 }
             }
         };
-        let required = |name: &'static str, value: Option<String>| value.ok_or_else(|| invalid(name, "missing"));
+        let required = |name: &'static str, value: Option<String>| {
+            value.ok_or_else(|| invalid(name, "missing"))
+        };
 
-        let database_url = check_url("DATABASE_URL", &required("DATABASE_URL", get("DATABASE_URL"))?, &[
-            "postgres",
-            "postgresql",
-            "sqlite",
-        ])?;
+        let database_url = check_url(
+            "DATABASE_URL",
+            &required("DATABASE_URL", get("DATABASE_URL"))?,
+            &["postgres", "postgresql", "sqlite"],
+        )?;
         let redis_url = match get("REDIS_URL") {
             Some(url) => Some(check_url("REDIS_URL", &url, &["redis", "rediss"])?),
             None => None,
@@ -269,16 +322,31 @@ impl Settings {
                 return Err(invalid("JWT_SECRET", "must be at least 32 characters"));
             }
         }
-        let log_format = match required("LOG_FORMAT", get("LOG_FORMAT"))?.to_ascii_lowercase().as_str() {
+        let log_format = match required("LOG_FORMAT", get("LOG_FORMAT"))?
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
-            other => return Err(invalid("LOG_FORMAT", format!("expected json or text, got {other:?}"))),
+            other => {
+                return Err(invalid(
+                    "LOG_FORMAT",
+                    format!("expected json or text, got {other:?}"),
+                ))
+            }
         };
         let log_level = required("LOG_LEVEL", get("LOG_LEVEL"))?.to_ascii_lowercase();
         if !["trace", "debug", "info", "warn", "warning", "error"].contains(&log_level.as_str()) {
-            return Err(invalid("LOG_LEVEL", format!("expected trace, debug, info, warn or error, got {log_level:?}")));
+            return Err(invalid(
+                "LOG_LEVEL",
+                format!("expected trace, debug, info, warn or error, got {log_level:?}"),
+            ));
         }
-        let llm_base_url = check_url("LLM_BASE_URL", &required("LLM_BASE_URL", get("LLM_BASE_URL"))?, &["http", "https"])?;
+        let llm_base_url = check_url(
+            "LLM_BASE_URL",
+            &required("LLM_BASE_URL", get("LLM_BASE_URL"))?,
+            &["http", "https"],
+        )?;
         let admin_email = get("ADMIN_EMAIL");
         if let Some(email) = &admin_email {
             if !email.contains('@') {
@@ -291,11 +359,17 @@ impl Settings {
                 return Err(invalid("ADMIN_PASSWORD", "must be at least 8 characters"));
             }
         }
-        let database_pool_size: u32 = parse_number("DATABASE_POOL_SIZE", &required("DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE"))?)?;
+        let database_pool_size: u32 = parse_number(
+            "DATABASE_POOL_SIZE",
+            &required("DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE"))?,
+        )?;
         if database_pool_size == 0 {
             return Err(invalid("DATABASE_POOL_SIZE", "must be at least 1"));
         }
-        let worker_concurrency: usize = parse_number("WORKER_CONCURRENCY", &required("WORKER_CONCURRENCY", get("WORKER_CONCURRENCY"))?)?;
+        let worker_concurrency: usize = parse_number(
+            "WORKER_CONCURRENCY",
+            &required("WORKER_CONCURRENCY", get("WORKER_CONCURRENCY"))?,
+        )?;
         if worker_concurrency == 0 {
             return Err(invalid("WORKER_CONCURRENCY", "must be at least 1"));
         }
@@ -310,20 +384,38 @@ impl Settings {
             log_format,
             upload_path: PathBuf::from(required("UPLOAD_PATH", get("UPLOAD_PATH"))?),
             output_path: PathBuf::from(required("OUTPUT_PATH", get("OUTPUT_PATH"))?),
-            max_file_size: parse_size("MAX_FILE_SIZE", &required("MAX_FILE_SIZE", get("MAX_FILE_SIZE"))?)?,
+            max_file_size: parse_size(
+                "MAX_FILE_SIZE",
+                &required("MAX_FILE_SIZE", get("MAX_FILE_SIZE"))?,
+            )?,
             llm_provider: required("LLM_PROVIDER", get("LLM_PROVIDER"))?,
             llm_api_key: get("LLM_API_KEY"),
             llm_model: required("LLM_MODEL", get("LLM_MODEL"))?,
             llm_base_url,
-            llm_timeout_secs: parse_number("LLM_TIMEOUT", &required("LLM_TIMEOUT", get("LLM_TIMEOUT"))?)?,
-            llm_max_retries: parse_number("LLM_MAX_RETRIES", &required("LLM_MAX_RETRIES", get("LLM_MAX_RETRIES"))?)?,
-            metrics_enabled: parse_bool("METRICS_ENABLED", &required("METRICS_ENABLED", get("METRICS_ENABLED"))?)?,
-            metrics_port: parse_port("METRICS_PORT", &required("METRICS_PORT", get("METRICS_PORT"))?)?,
+            llm_timeout_secs: parse_number(
+                "LLM_TIMEOUT",
+                &required("LLM_TIMEOUT", get("LLM_TIMEOUT"))?,
+            )?,
+            llm_max_retries: parse_number(
+                "LLM_MAX_RETRIES",
+                &required("LLM_MAX_RETRIES", get("LLM_MAX_RETRIES"))?,
+            )?,
+            metrics_enabled: parse_bool(
+                "METRICS_ENABLED",
+                &required("METRICS_ENABLED", get("METRICS_ENABLED"))?,
+            )?,
+            metrics_port: parse_port(
+                "METRICS_PORT",
+                &required("METRICS_PORT", get("METRICS_PORT"))?,
+            )?,
             api_port: parse_port("API_PORT", &required("API_PORT", get("API_PORT"))?)?,
             ui_port: parse_port("UI_PORT", &required("UI_PORT", get("UI_PORT"))?)?,
             admin_email,
             admin_password,
-            retention_days: parse_number("RETENTION_DAYS", &required("RETENTION_DAYS", get("RETENTION_DAYS"))?)?,
+            retention_days: parse_number(
+                "RETENTION_DAYS",
+                &required("RETENTION_DAYS", get("RETENTION_DAYS"))?,
+            )?,
             sources,
         };
         Ok(settings)
@@ -332,7 +424,10 @@ impl Settings {
     /// Checks the settings a cluster role cannot run without (embedded `up` fills these in itself).
     pub fn require_cluster(&self) -> Result<(), ConfigError> {
         if self.jwt_secret.is_none() {
-            return Err(invalid("JWT_SECRET", "missing (required outside `aibid up`)"));
+            return Err(invalid(
+                "JWT_SECRET",
+                "missing (required outside `aibid up`)",
+            ));
         }
         Ok(())
     }
@@ -354,12 +449,22 @@ impl Settings {
 
     fn display_value(&self, name: &str) -> String {
         let optional = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".to_string());
-        let secret = |v: &Option<String>| if v.is_some() { "****".to_string() } else { "(unset)".to_string() };
+        let secret = |v: &Option<String>| {
+            if v.is_some() {
+                "****".to_string()
+            } else {
+                "(unset)".to_string()
+            }
+        };
         debug_assert!(SECRETS.iter().all(|s| ENV_VARS.contains(s)));
         match name {
             "DATABASE_URL" => mask_url(&self.database_url),
             "DATABASE_POOL_SIZE" => self.database_pool_size.to_string(),
-            "REDIS_URL" => self.redis_url.as_deref().map(mask_url).unwrap_or_else(|| "(unset: in-process queue)".into()),
+            "REDIS_URL" => self
+                .redis_url
+                .as_deref()
+                .map(mask_url)
+                .unwrap_or_else(|| "(unset: in-process queue)".into()),
             "WORKER_CONCURRENCY" => self.worker_concurrency.to_string(),
             "JWT_SECRET" => secret(&self.jwt_secret),
             "ENCRYPTION_KEY" => secret(&self.encryption_key),
@@ -390,7 +495,11 @@ impl Settings {
 mod tests {
     use super::*;
 
-    fn settings_from(file: Option<&str>, cli: &[(&str, &str)], env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    fn settings_from(
+        file: Option<&str>,
+        cli: &[(&str, &str)],
+        env: &[(&str, &str)],
+    ) -> Result<Settings, ConfigError> {
         let mut layers = Layers::default();
         let dir = std::env::temp_dir().join(format!("aibid-config-{}", uuid::Uuid::new_v4()));
         if let Some(text) = file {
@@ -399,9 +508,15 @@ mod tests {
             std::fs::write(&path, text).map_err(|e| invalid("TEST", e.to_string()))?;
             layers.file(&path)?;
         }
-        let cli: Vec<(String, String)> = cli.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let cli: Vec<(String, String)> = cli
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         layers.command_line(&cli)?;
-        let env: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: BTreeMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         layers.environment(|name| env.get(name).cloned());
         Settings::from_layers(&layers)
     }
@@ -409,13 +524,20 @@ mod tests {
     #[test]
     fn environment_beats_command_line_beats_file_beats_default() {
         let file = "api_port = 1001\nui_port = 2001\nmetrics_port = 3001\n";
-        let s = settings_from(Some(file), &[("API_PORT", "1002"), ("UI_PORT", "2002")], &[("API_PORT", "1003")]).unwrap();
+        let s = settings_from(
+            Some(file),
+            &[("API_PORT", "1002"), ("UI_PORT", "2002")],
+            &[("API_PORT", "1003")],
+        )
+        .unwrap();
         assert_eq!(s.api_port, 1003);
         assert_eq!(s.ui_port, 2002);
         assert_eq!(s.metrics_port, 3001);
         assert_eq!(s.retention_days, 30);
         assert!(s.render_masked().contains("API_PORT = 1003 (environment)"));
-        assert!(s.render_masked().contains("METRICS_PORT = 3001 (config file)"));
+        assert!(s
+            .render_masked()
+            .contains("METRICS_PORT = 3001 (config file)"));
     }
 
     #[test]
@@ -430,10 +552,15 @@ mod tests {
             ("WORKER_CONCURRENCY", "0"),
         ];
         for (name, value) in cases {
-            let err = settings_from(None, &[], &[(name, value)]).err().map(|e| e.to_string()).unwrap_or_default();
+            let err = settings_from(None, &[], &[(name, value)])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains(name), "{name}={value} gave {err:?}");
         }
-        let unknown = settings_from(Some("no_such_setting = 1\n"), &[], &[]).err().map(|e| e.to_string());
+        let unknown = settings_from(Some("no_such_setting = 1\n"), &[], &[])
+            .err()
+            .map(|e| e.to_string());
         assert!(unknown.unwrap_or_default().contains("NO_SUCH_SETTING"));
     }
 
@@ -443,7 +570,10 @@ mod tests {
             ("JWT_SECRET", "s3cr3t-jwt-value-that-is-long-enough-123"),
             ("LLM_API_KEY", "sk-very-secret-key"),
             ("ADMIN_PASSWORD", "admin-password-42"),
-            ("DATABASE_URL", "postgres://aibid:dbpass-secret@db:5432/aibid"),
+            (
+                "DATABASE_URL",
+                "postgres://aibid:dbpass-secret@db:5432/aibid",
+            ),
         ];
         let s = settings_from(None, &[], &env).unwrap();
         let text = format!("{}{:?}", s.render_masked(), s);
@@ -466,15 +596,26 @@ mod tests {
     /// the test fails loudly in that case.
     #[test]
     fn operator_renders_exactly_the_settings_the_service_reads() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../operator/src/render/settings.rs");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("operator settings list {} not readable ({e}); merge the operator branch", path.display()));
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../operator/src/render/settings.rs");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "operator settings list {} not readable ({e}); merge the operator branch",
+                path.display()
+            )
+        });
         let operator: std::collections::BTreeSet<&str> = quoted_upper_names(&text);
         let service: std::collections::BTreeSet<&str> = ENV_VARS.iter().copied().collect();
         let not_read: Vec<_> = operator.difference(&service).collect();
         let not_rendered: Vec<_> = service.difference(&operator).collect();
-        assert!(not_read.is_empty(), "operator renders settings the service never reads: {not_read:?}");
-        assert!(not_rendered.is_empty(), "service reads settings the operator cannot render: {not_rendered:?}");
+        assert!(
+            not_read.is_empty(),
+            "operator renders settings the service never reads: {not_read:?}"
+        );
+        assert!(
+            not_rendered.is_empty(),
+            "service reads settings the operator cannot render: {not_rendered:?}"
+        );
     }
 
     /// Quoted names made of A-Z, 0-9 and _ (the shape of an env var name) in a Rust source file.
@@ -482,7 +623,25 @@ mod tests {
         text.split('"')
             .skip(1)
             .step_by(2)
-            .filter(|s| s.len() > 2 && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+            .filter(|s| {
+                s.len() > 2
+                    && s.chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            })
             .collect()
+    }
+}
+
+impl Settings {
+    /// Settings from `NAME=VALUE` pairs over the defaults only (no environment, no file): for tests and tools
+    /// that must not pick up the caller's environment.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut layers = Layers::default();
+        let owned: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        layers.command_line(&owned)?;
+        Settings::from_layers(&layers)
     }
 }

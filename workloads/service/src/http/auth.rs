@@ -34,7 +34,10 @@ impl AuthUser {
             Ok(())
         } else {
             let names: Vec<_> = allowed.iter().map(|r| r.as_str()).collect();
-            Err(ApiError::Forbidden(format!("this action needs the role {}", names.join(" or "))))
+            Err(ApiError::Forbidden(format!(
+                "this action needs the role {}",
+                names.join(" or ")
+            )))
         }
     }
 }
@@ -46,19 +49,34 @@ pub struct Keys {
 
 impl Keys {
     pub fn new(secret: &[u8]) -> Keys {
-        Keys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+        Keys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
     }
 }
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let token = header.and_then(|h| h.strip_prefix("Bearer ")).ok_or(ApiError::Unauthorized)?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let token = header
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthorized)?;
         let data = decode::<Claims>(token.trim(), &state.keys.decoding, &Validation::default())
             .map_err(|_| ApiError::Unauthorized)?;
-        Ok(AuthUser { id: data.claims.sub, org_id: data.claims.org, role: data.claims.role })
+        Ok(AuthUser {
+            id: data.claims.sub,
+            org_id: data.claims.org,
+            role: data.claims.role,
+        })
     }
 }
 
@@ -77,19 +95,32 @@ pub struct LoginResponse {
 
 #[utoipa::path(post, path = "/api/auth/login", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = super::error::ErrorBody)))]
-pub async fn login(State(state): State<AppState>, Json(body): Json<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
+pub async fn login(
+    State(state): State<AppState>,
+    Json(body): Json<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
     let user = state.store.user_by_email(&body.email).await?;
     // Same answer for unknown user and wrong password: no account enumeration.
-    let user = user.filter(|u| u.password_matches(&body.password)).ok_or(ApiError::Unauthorized)?;
+    let user = user
+        .filter(|u| u.password_matches(&body.password))
+        .ok_or(ApiError::Unauthorized)?;
     let claims = Claims {
         sub: user.id.clone(),
         org: user.org_id.clone(),
         role: user.role,
         exp: crate::store::now() + TOKEN_LIFETIME_SECS,
     };
-    let token = encode(&Header::default(), &claims, &state.keys.encoding).map_err(|e| ApiError::Internal(e.into()))?;
-    state.store.audit(Some(&user.org_id), Some(&user.id), "user.login", None, None).await?;
-    Ok(Json(LoginResponse { token, role: user.role, email: user.email }))
+    let token = encode(&Header::default(), &claims, &state.keys.encoding)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    state
+        .store
+        .audit(Some(&user.org_id), Some(&user.id), "user.login", None, None)
+        .await?;
+    Ok(Json(LoginResponse {
+        token,
+        role: user.role,
+        email: user.email,
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -113,15 +144,33 @@ pub async fn create_user(
 ) -> ApiResult<(axum::http::StatusCode, Json<CreatedUser>)> {
     caller.require(&[Role::Supervisor])?;
     if !body.email.contains('@') {
-        return Err(ApiError::BadRequest("email: expected an e-mail address".into()));
+        return Err(ApiError::BadRequest(
+            "email: expected an e-mail address".into(),
+        ));
     }
     if body.password.chars().count() < 8 {
-        return Err(ApiError::BadRequest("password: must be at least 8 characters".into()));
+        return Err(ApiError::BadRequest(
+            "password: must be at least 8 characters".into(),
+        ));
     }
     if state.store.user_by_email(&body.email).await?.is_some() {
-        return Err(ApiError::Conflict("a user with this email already exists".into()));
+        return Err(ApiError::Conflict(
+            "a user with this email already exists".into(),
+        ));
     }
-    let id = state.store.create_user(&caller.org_id, &body.email, &body.password, body.role).await?;
-    state.store.audit(Some(&caller.org_id), Some(&caller.id), "user.created", Some(&id), Some(body.role.as_str())).await?;
+    let id = state
+        .store
+        .create_user(&caller.org_id, &body.email, &body.password, body.role)
+        .await?;
+    state
+        .store
+        .audit(
+            Some(&caller.org_id),
+            Some(&caller.id),
+            "user.created",
+            Some(&id),
+            Some(body.role.as_str()),
+        )
+        .await?;
     Ok((axum::http::StatusCode::CREATED, Json(CreatedUser { id })))
 }

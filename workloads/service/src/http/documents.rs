@@ -22,7 +22,7 @@ pub struct UploadResult {
     pub needs_ocr_pages: Vec<u32>,
 }
 
-#[utoipa::path(post, path = "/api/projects/{id}/documents", request_body(content_type = "multipart/form-data"),
+#[utoipa::path(post, path = "/api/projects/{id}/documents",
     responses((status = 201, body = UploadResult), (status = 413, body = super::error::ErrorBody),
               (status = 415, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
 pub async fn upload(
@@ -34,14 +34,25 @@ pub async fn upload(
     user.require(&[Role::BidManager, Role::Supervisor])?;
     owned_project(&state, &user, &id).await?;
     let limit = state.settings.max_file_size;
-    let too_large = || ApiError::PayloadTooLarge(format!("the file is larger than the limit of {limit} bytes (MAX_FILE_SIZE)"));
+    let too_large = || {
+        ApiError::PayloadTooLarge(format!(
+            "the file is larger than the limit of {limit} bytes (MAX_FILE_SIZE)"
+        ))
+    };
     let mut file: Option<(String, Vec<u8>)> = None;
-    while let Some(mut field) = multipart.next_field().await.map_err(|e| multipart_error(e, limit))? {
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, limit))?
+    {
         if field.name() != Some("file") {
             continue;
         }
         // Display only: the stored name is chosen by the server.
-        let original = field.file_name().map(display_name).unwrap_or_else(|| "upload".into());
+        let original = field
+            .file_name()
+            .map(display_name)
+            .unwrap_or_else(|| "upload".into());
         let mut bytes = Vec::new();
         while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, limit))? {
             if (bytes.len() + chunk.len()) as u64 > limit {
@@ -51,18 +62,25 @@ pub async fn upload(
         }
         file = Some((original, bytes));
     }
-    let (original_name, bytes) = file.ok_or_else(|| ApiError::BadRequest("multipart field \"file\" is missing".into()))?;
+    let (original_name, bytes) =
+        file.ok_or_else(|| ApiError::BadRequest("multipart field \"file\" is missing".into()))?;
     if bytes.is_empty() {
         return Err(ApiError::Unprocessable("the file is empty".into()));
     }
 
-    let analysis = crate::pipeline::analyze_upload(&bytes);
-    let format_label = analysis.as_ref().map(|a| a.format.clone()).unwrap_or_else(|_| "unknown".into());
+    let analysis = crate::pipeline::analyze_upload(&bytes, limit);
+    let format_label = analysis
+        .as_ref()
+        .map(|a| a.format.clone())
+        .unwrap_or_else(|_| "unknown".into());
     let outcome = if analysis.is_ok() { "ok" } else { "error" };
     state
         .metrics
         .documents_parsed
-        .get_or_create(&crate::metrics::ParseLabels { format: format_label, outcome: outcome.into() })
+        .get_or_create(&crate::metrics::ParseLabels {
+            format: format_label,
+            outcome: outcome.into(),
+        })
         .inc();
     let analysis = analysis.map_err(|e| match e {
         crate::pipeline::UploadError::Unsupported(m) => ApiError::UnsupportedMediaType(m),
@@ -72,11 +90,25 @@ pub async fn upload(
 
     let stored_name = format!("{}.{}", uuid::Uuid::new_v4(), analysis.format);
     let dir = state.settings.upload_path.clone();
-    tokio::fs::create_dir_all(&dir).await.map_err(|e| ApiError::Internal(e.into()))?;
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
     let path = dir.join(&stored_name);
-    tokio::fs::write(&path, &bytes).await.map_err(|e| ApiError::Internal(e.into()))?;
+    tokio::fs::write(&path, &bytes)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
-    let saved = save_analysis(&state, &user, &id, &original_name, &stored_name, &sha256, bytes.len() as i64, &analysis).await;
+    let saved = save_analysis(
+        &state,
+        &user,
+        &id,
+        &original_name,
+        &stored_name,
+        &sha256,
+        bytes.len() as i64,
+        &analysis,
+    )
+    .await;
     match saved {
         Ok(result) => Ok((StatusCode::CREATED, Json(result))),
         Err(e) => {
@@ -101,7 +133,7 @@ async fn save_analysis(
     let json = |v: serde_json::Result<String>| v.map_err(|e| ApiError::Internal(e.into()));
     let analysis_json = json(serde_json::to_string(&analysis.report))?;
     let document_json = json(serde_json::to_string(&analysis.document))?;
-    let facts_json = json(serde_json::to_string(&analysis.ledger.facts))?;
+    let ledger_json = json(serde_json::to_string(&analysis.ledger))?;
     let outline_json = json(serde_json::to_string(&analysis.outline))?;
     let doc_id = state
         .store
@@ -115,13 +147,31 @@ async fn save_analysis(
             pages: analysis.document.pages.map(i64::from),
             analysis_json: &analysis_json,
             document_json: &document_json,
-            facts_json: &facts_json,
+            ledger_json: &ledger_json,
         })
         .await?;
-    state.store.save_ledger(project_id, &analysis.ledger.requirements).await?;
-    let outline_version = state.store.save_outline(project_id, &outline_json, None).await?;
-    state.store.set_project_status(project_id, "outlined").await?;
-    state.store.audit(Some(&user.org_id), Some(&user.id), "document.uploaded", Some(project_id), Some(sha256)).await?;
+    state
+        .store
+        .save_ledger(project_id, &analysis.ledger.requirements)
+        .await?;
+    let outline_version = state
+        .store
+        .save_outline(project_id, &outline_json, None)
+        .await?;
+    state
+        .store
+        .set_project_status(project_id, "outlined")
+        .await?;
+    state
+        .store
+        .audit(
+            Some(&user.org_id),
+            Some(&user.id),
+            "document.uploaded",
+            Some(project_id),
+            Some(sha256),
+        )
+        .await?;
     let document = state
         .store
         .documents(project_id)
@@ -150,14 +200,20 @@ pub fn display_name(raw: &str) -> String {
 
 fn multipart_error(e: axum::extract::multipart::MultipartError, limit: u64) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge(format!("the upload is larger than the limit of {limit} bytes (MAX_FILE_SIZE)"))
+        ApiError::PayloadTooLarge(format!(
+            "the upload is larger than the limit of {limit} bytes (MAX_FILE_SIZE)"
+        ))
     } else {
         ApiError::BadRequest(format!("malformed multipart body: {}", e.body_text()))
     }
 }
 
 #[utoipa::path(get, path = "/api/projects/{id}/documents", responses((status = 200, body = [StoredDocument])))]
-pub async fn list(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<StoredDocument>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<StoredDocument>>> {
     owned_project(&state, &user, &id).await?;
     Ok(Json(state.store.documents(&id).await?))
 }

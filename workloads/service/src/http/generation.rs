@@ -56,34 +56,76 @@ pub async fn start(
     if project.status == "generating" {
         return Err(ApiError::Conflict("generation is already running".into()));
     }
-    let outline = state.store.latest_outline(&id).await?.ok_or(ApiError::Conflict("upload a tender first".into()))?;
+    let outline = state
+        .store
+        .latest_outline(&id)
+        .await?
+        .ok_or(ApiError::Conflict("upload a tender first".into()))?;
     if outline.approved_at.is_none() {
-        return Err(ApiError::Conflict("the outline must be approved before content generation starts".into()));
+        return Err(ApiError::Conflict(
+            "the outline must be approved before content generation starts".into(),
+        ));
     }
-    let outline: Outline = serde_json::from_value(outline.outline).map_err(|e| ApiError::Internal(e.into()))?;
-    let sections: Vec<(String, String)> =
-        outline.sections.iter().map(|s| (s.id.clone(), format!("{} {}", s.number, s.title))).collect();
+    let outline: Outline =
+        serde_json::from_value(outline.outline).map_err(|e| ApiError::Internal(e.into()))?;
+    let sections: Vec<(String, String)> = outline
+        .sections
+        .iter()
+        .map(|s| (s.id.clone(), format!("{} {}", s.number, s.title)))
+        .collect();
     state.store.cancel_project_tasks(&id).await?;
     state.store.reset_sections(&id, &sections).await?;
     let mut task_ids = Vec::with_capacity(sections.len());
     for (section_id, _) in &sections {
-        task_ids.push(state.store.create_task(&id, "section", Some(section_id)).await?);
+        task_ids.push(
+            state
+                .store
+                .create_task(&id, "section", Some(section_id))
+                .await?,
+        );
     }
     state.store.set_project_status(&id, "generating").await?;
     for task in &task_ids {
         state.queue.enqueue(task).await?;
     }
-    state.store.audit(Some(&user.org_id), Some(&user.id), "generation.started", Some(&id), None).await?;
-    Ok((axum::http::StatusCode::ACCEPTED, Json(Started { tasks: task_ids.len() })))
+    state
+        .store
+        .audit(
+            Some(&user.org_id),
+            Some(&user.id),
+            "generation.started",
+            Some(&id),
+            None,
+        )
+        .await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(Started {
+            tasks: task_ids.len(),
+        }),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/projects/{id}/generation/cancel", responses((status = 200, body = Progress)))]
-pub async fn cancel(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Progress>> {
+pub async fn cancel(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Progress>> {
     user.require(&[Role::BidManager, Role::Supervisor])?;
     owned_project(&state, &user, &id).await?;
     let cancelled = state.store.cancel_project_tasks(&id).await?;
     state.store.set_project_status(&id, "cancelled").await?;
-    state.store.audit(Some(&user.org_id), Some(&user.id), "generation.cancelled", Some(&id), Some(&cancelled.to_string())).await?;
+    state
+        .store
+        .audit(
+            Some(&user.org_id),
+            Some(&user.id),
+            "generation.cancelled",
+            Some(&id),
+            Some(&cancelled.to_string()),
+        )
+        .await?;
     Ok(Json(progress_of(&state, &id).await?))
 }
 
@@ -93,7 +135,10 @@ pub async fn progress_of(state: &AppState, id: &str) -> ApiResult<Progress> {
     let sections = state.store.sections(id).await?;
     let tasks = state.store.project_tasks(id).await?;
     let total = sections.len();
-    let done = sections.iter().filter(|s| s.status == "done" || s.status == "approved").count();
+    let done = sections
+        .iter()
+        .filter(|s| s.status == "done" || s.status == "approved")
+        .count();
     let failed = sections.iter().filter(|s| s.status == "failed").count();
     let running = sections.iter().filter(|s| s.status == "running").count();
     let first_start = tasks.iter().map(|t| t.created_at).min();
@@ -111,7 +156,11 @@ pub async fn progress_of(state: &AppState, id: &str) -> ApiResult<Progress> {
         done,
         failed,
         running,
-        percent: if total == 0 { 0.0 } else { (done as f64 * 1000.0 / total as f64).round() / 10.0 },
+        percent: if total == 0 {
+            0.0
+        } else {
+            (done as f64 * 1000.0 / total as f64).round() / 10.0
+        },
         tokens_in: sections.iter().map(|s| s.tokens_in).sum(),
         tokens_out: sections.iter().map(|s| s.tokens_out).sum(),
         eta_seconds,
@@ -129,7 +178,11 @@ pub async fn progress_of(state: &AppState, id: &str) -> ApiResult<Progress> {
 }
 
 #[utoipa::path(get, path = "/api/projects/{id}/progress", responses((status = 200, body = Progress)))]
-pub async fn progress(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Progress>> {
+pub async fn progress(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Progress>> {
     owned_project(&state, &user, &id).await?;
     Ok(Json(progress_of(&state, &id).await?))
 }

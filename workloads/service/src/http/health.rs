@@ -23,24 +23,37 @@ pub async fn health() -> &'static str {
 #[utoipa::path(get, path = "/ready", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let (database, queue) = tokio::join!(state.store.ping(), state.queue.ping());
-    let status = if database && queue { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if database && queue {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(Readiness { database, queue }))
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     if !state.settings.metrics_enabled {
-        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain")], String::from("metrics disabled"));
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain")],
+            String::from("metrics disabled"),
+        );
     }
     if let Ok(length) = state.queue.length().await {
         state
             .metrics
             .queue_length
-            .get_or_create(&crate::metrics::QueueLabels { queue: state.queue.name().into() })
+            .get_or_create(&crate::metrics::QueueLabels {
+                queue: state.queue.name().into(),
+            })
             .set(length as i64);
     }
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }

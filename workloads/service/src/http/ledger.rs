@@ -18,7 +18,11 @@ pub struct ItemText {
 }
 
 #[utoipa::path(get, path = "/api/projects/{id}/ledger", responses((status = 200, body = [LedgerItem])))]
-pub async fn get_ledger(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<LedgerItem>>> {
+pub async fn get_ledger(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<LedgerItem>>> {
     owned_project(&state, &user, &id).await?;
     Ok(Json(state.store.ledger(&id).await?))
 }
@@ -35,10 +39,23 @@ pub async fn edit_item(
     if text.is_empty() {
         return Err(ApiError::BadRequest("text: must not be empty".into()));
     }
-    if !state.store.edit_ledger_item(&id, &item, text, &user.id).await? {
+    if !state
+        .store
+        .edit_ledger_item(&id, &item, text, &user.id)
+        .await?
+    {
         return Err(ApiError::NotFound("ledger item"));
     }
-    state.store.audit(Some(&user.org_id), Some(&user.id), "ledger.edited", Some(&id), Some(&item)).await?;
+    state
+        .store
+        .audit(
+            Some(&user.org_id),
+            Some(&user.id),
+            "ledger.edited",
+            Some(&id),
+            Some(&item),
+        )
+        .await?;
     Ok(Json(state.store.ledger(&id).await?))
 }
 
@@ -51,23 +68,35 @@ pub struct OutlineView {
 }
 
 async fn outline_view(state: &AppState, id: &str) -> ApiResult<OutlineView> {
-    let version = state.store.latest_outline(id).await?.ok_or(ApiError::NotFound("outline"))?;
-    let outline: Outline = serde_json::from_value(version.outline.clone()).map_err(|e| ApiError::Internal(e.into()))?;
+    let version = state
+        .store
+        .latest_outline(id)
+        .await?
+        .ok_or(ApiError::NotFound("outline"))?;
+    let outline: Outline = serde_json::from_value(version.outline.clone())
+        .map_err(|e| ApiError::Internal(e.into()))?;
     let ledger = aibid_tender::RequirementLedger {
-        facts: Default::default(),
         requirements: state.store.ledger_requirements(id).await?,
+        ..Default::default()
     };
-    Ok(OutlineView { coverage: outline.coverage(&ledger), version })
+    Ok(OutlineView {
+        coverage: outline.coverage(&ledger),
+        version,
+    })
 }
 
 #[utoipa::path(get, path = "/api/projects/{id}/outline", responses((status = 200, body = OutlineView)))]
-pub async fn get_outline(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> ApiResult<Json<OutlineView>> {
+pub async fn get_outline(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<OutlineView>> {
     owned_project(&state, &user, &id).await?;
     Ok(Json(outline_view(&state, &id).await?))
 }
 
 /// Saves an edited outline as a new (unapproved) version; every section needs an id, number and title.
-#[utoipa::path(put, path = "/api/projects/{id}/outline", request_body = Object, responses((status = 200, body = OutlineView)))]
+#[utoipa::path(put, path = "/api/projects/{id}/outline", responses((status = 200, body = OutlineView)))]
 pub async fn put_outline(
     State(state): State<AppState>,
     user: AuthUser,
@@ -79,16 +108,30 @@ pub async fn put_outline(
     let outline: Outline =
         serde_json::from_value(body).map_err(|e| ApiError::BadRequest(format!("outline: {e}")))?;
     if outline.sections.is_empty() {
-        return Err(ApiError::BadRequest("outline: needs at least one section".into()));
+        return Err(ApiError::BadRequest(
+            "outline: needs at least one section".into(),
+        ));
     }
     let mut ids = std::collections::HashSet::new();
     if let Some(dup) = outline.sections.iter().find(|s| !ids.insert(s.id.clone())) {
-        return Err(ApiError::BadRequest(format!("outline: section id {:?} appears twice", dup.id)));
+        return Err(ApiError::BadRequest(format!(
+            "outline: section id {:?} appears twice",
+            dup.id
+        )));
     }
     let json = serde_json::to_string(&outline).map_err(|e| ApiError::Internal(e.into()))?;
     let version = state.store.save_outline(&id, &json, Some(&user.id)).await?;
     state.store.set_project_status(&id, "outlined").await?;
-    state.store.audit(Some(&user.org_id), Some(&user.id), "outline.edited", Some(&id), Some(&version.to_string())).await?;
+    state
+        .store
+        .audit(
+            Some(&user.org_id),
+            Some(&user.id),
+            "outline.edited",
+            Some(&id),
+            Some(&version.to_string()),
+        )
+        .await?;
     Ok(Json(outline_view(&state, &id).await?))
 }
 
@@ -106,10 +149,26 @@ pub async fn approve_outline(
 ) -> ApiResult<Json<OutlineView>> {
     user.require(&[Role::BidManager, Role::Supervisor])?;
     owned_project(&state, &user, &id).await?;
-    if !state.store.approve_outline(&id, body.version, &user.id).await? {
-        return Err(ApiError::Conflict(format!("outline version {} is not the latest; review the latest first", body.version)));
+    if !state
+        .store
+        .approve_outline(&id, body.version, &user.id)
+        .await?
+    {
+        return Err(ApiError::Conflict(format!(
+            "outline version {} is not the latest; review the latest first",
+            body.version
+        )));
     }
     state.store.set_project_status(&id, "approved").await?;
-    state.store.audit(Some(&user.org_id), Some(&user.id), "outline.approved", Some(&id), Some(&body.version.to_string())).await?;
+    state
+        .store
+        .audit(
+            Some(&user.org_id),
+            Some(&user.id),
+            "outline.approved",
+            Some(&id),
+            Some(&body.version.to_string()),
+        )
+        .await?;
     Ok(Json(outline_view(&state, &id).await?))
 }

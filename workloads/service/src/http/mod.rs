@@ -19,11 +19,11 @@ use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::queue::Queue;
 use crate::store::Store;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, patch, post};
 use axum::Router;
 use std::sync::Arc;
@@ -44,31 +44,59 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/login", post(auth::login))
         .route("/api/users", post(auth::create_user))
         .route("/api/projects", get(projects::list).post(projects::create))
-        .route("/api/projects/{id}", get(projects::get).patch(projects::rename).delete(projects::delete))
+        .route(
+            "/api/projects/{id}",
+            get(projects::get)
+                .patch(projects::rename)
+                .delete(projects::delete),
+        )
         .route("/api/audit", get(projects::audit))
         .route(
             "/api/projects/{id}/documents",
             get(documents::list)
                 .post(documents::upload)
                 // The handler enforces MAX_FILE_SIZE itself (413 naming the limit); this bounds the whole body.
-                .layer(DefaultBodyLimit::max(state.settings.max_file_size as usize + (1 << 20))),
+                .layer(DefaultBodyLimit::max(
+                    state.settings.max_file_size as usize + (1 << 20),
+                )),
         )
         .route("/api/projects/{id}/ledger", get(ledger::get_ledger))
         .route("/api/projects/{id}/ledger/{item}", patch(ledger::edit_item))
-        .route("/api/projects/{id}/outline", get(ledger::get_outline).put(ledger::put_outline))
-        .route("/api/projects/{id}/outline/approve", post(ledger::approve_outline))
+        .route(
+            "/api/projects/{id}/outline",
+            get(ledger::get_outline).put(ledger::put_outline),
+        )
+        .route(
+            "/api/projects/{id}/outline/approve",
+            post(ledger::approve_outline),
+        )
         .route("/api/projects/{id}/generation", post(generation::start))
-        .route("/api/projects/{id}/generation/cancel", post(generation::cancel))
+        .route(
+            "/api/projects/{id}/generation/cancel",
+            post(generation::cancel),
+        )
         .route("/api/projects/{id}/progress", get(generation::progress))
         .route("/api/projects/{id}/events", get(generation::events))
         .route("/api/projects/{id}/sections", get(sections::list))
-        .route("/api/projects/{id}/sections/{section}", get(sections::get).put(sections::edit))
-        .route("/api/projects/{id}/sections/{section}/regenerate", post(sections::regenerate))
-        .route("/api/projects/{id}/sections/{section}/approve", post(sections::approve))
+        .route(
+            "/api/projects/{id}/sections/{section}",
+            get(sections::get).put(sections::edit),
+        )
+        .route(
+            "/api/projects/{id}/sections/{section}/regenerate",
+            post(sections::regenerate),
+        )
+        .route(
+            "/api/projects/{id}/sections/{section}/approve",
+            post(sections::approve),
+        )
         .route("/api/projects/{id}/originality", get(originality::report))
         .route("/api/projects/{id}/export/check", get(exports::check))
         .route("/api/projects/{id}/exports", post(exports::create))
-        .route("/api/projects/{id}/exports/{export}", get(exports::download))
+        .route(
+            "/api/projects/{id}/exports/{export}",
+            get(exports::download),
+        )
         .route("/api/monitor", get(monitor::view))
         .route("/api/tasks/{id}/retry", post(monitor::retry));
     let app = Router::new()
@@ -80,16 +108,22 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/docs", get(docs::page))
         .route("/openapi.json", get(docs::openapi))
-        .layer(middleware::from_fn_with_state(state.clone(), record_metrics));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_metrics,
+        ));
     with_security_headers(app).with_state(state)
 }
 
 /// The deployment guide's security headers, set here so they hold behind any ingress.
-fn with_security_headers(router: Router) -> Router {
+fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
     let headers: [(header::HeaderName, &'static str); 5] = [
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"),
+        (
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ),
         (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
         (
             header::CONTENT_SECURITY_POLICY,
@@ -98,7 +132,10 @@ fn with_security_headers(router: Router) -> Router {
         ),
     ];
     headers.into_iter().fold(router, |router, (name, value)| {
-        router.layer(SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value)))
+        router.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ))
     })
 }
 
@@ -113,6 +150,14 @@ async fn record_metrics(State(state): State<AppState>, request: Request, next: N
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
     let response = next.run(request).await;
-    state.metrics.observe_http(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    state.metrics.observe_http(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }
+
+#[cfg(test)]
+mod tests;

@@ -40,12 +40,23 @@ pub async fn view(State(state): State<AppState>, user: AuthUser) -> ApiResult<Js
         .workers()
         .await?
         .into_iter()
-        .map(|(id, host, started_at, heartbeat_at)| WorkerView { id, host, started_at, heartbeat_at, silent_for: now - heartbeat_at })
+        .map(|(id, host, started_at, heartbeat_at)| WorkerView {
+            id,
+            host,
+            started_at,
+            heartbeat_at,
+            silent_for: now - heartbeat_at,
+        })
         .collect();
     // Only this organisation's failed tasks are listed.
     let mut failed_tasks = Vec::new();
     for task in state.store.failed_tasks(200).await? {
-        if state.store.project(&user.org_id, &task.project_id).await?.is_some() {
+        if state
+            .store
+            .project(&user.org_id, &task.project_id)
+            .await?
+            .is_some()
+        {
             failed_tasks.push(task);
         }
     }
@@ -61,19 +72,49 @@ pub async fn view(State(state): State<AppState>, user: AuthUser) -> ApiResult<Js
 }
 
 #[utoipa::path(post, path = "/api/tasks/{id}/retry", responses((status = 202), (status = 409)))]
-pub async fn retry(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> ApiResult<axum::http::StatusCode> {
+pub async fn retry(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::http::StatusCode> {
     user.require(&[Role::Supervisor, Role::BidManager])?;
-    let task = state.store.task(&id).await?.ok_or(ApiError::NotFound("task"))?;
-    state.store.project(&user.org_id, &task.project_id).await?.ok_or(ApiError::NotFound("task"))?;
+    let task = state
+        .store
+        .task(&id)
+        .await?
+        .ok_or(ApiError::NotFound("task"))?;
+    state
+        .store
+        .project(&user.org_id, &task.project_id)
+        .await?
+        .ok_or(ApiError::NotFound("task"))?;
     if task.status != "failed" {
-        return Err(ApiError::Conflict(format!("only failed tasks can be retried (this one is {})", task.status)));
+        return Err(ApiError::Conflict(format!(
+            "only failed tasks can be retried (this one is {})",
+            task.status
+        )));
     }
     state.store.retry_task(&id).await?;
     if let Some(section) = &task.section_id {
-        state.store.set_section_status(&task.project_id, section, "pending", None).await?;
+        state
+            .store
+            .set_section_status(&task.project_id, section, "pending", None)
+            .await?;
     }
-    state.store.set_project_status(&task.project_id, "generating").await?;
+    state
+        .store
+        .set_project_status(&task.project_id, "generating")
+        .await?;
     state.queue.enqueue(&id).await?;
-    state.store.audit(Some(&user.org_id), Some(&user.id), "task.retried", Some(&id), None).await?;
+    state
+        .store
+        .audit(
+            Some(&user.org_id),
+            Some(&user.id),
+            "task.retried",
+            Some(&id),
+            None,
+        )
+        .await?;
     Ok(axum::http::StatusCode::ACCEPTED)
 }

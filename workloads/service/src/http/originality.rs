@@ -56,10 +56,16 @@ pub fn similarity(own: &HashSet<String>, earlier: &HashSet<String>) -> f64 {
 }
 
 #[utoipa::path(get, path = "/api/projects/{id}/originality", responses((status = 200, body = [SectionOriginality])))]
-pub async fn report(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<SectionOriginality>>> {
+pub async fn report(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<SectionOriginality>>> {
     owned_project(&state, &user, &id).await?;
     let quoted = match state.store.latest_document(&id).await? {
-        Some((json, _)) => serde_json::from_str::<TenderDocument>(&json).map(|d| shingles(&tender_text(&d))).unwrap_or_default(),
+        Some((json, _)) => serde_json::from_str::<TenderDocument>(&json)
+            .map(|d| shingles(&tender_text(&d)))
+            .unwrap_or_default(),
         None => HashSet::new(),
     };
     let earlier: Vec<(String, HashSet<String>)> = state
@@ -67,12 +73,20 @@ pub async fn report(State(state): State<AppState>, user: AuthUser, Path(id): Pat
         .org_section_texts_except(&user.org_id, &id)
         .await?
         .into_iter()
-        .map(|(project, title, content)| (format!("{project} / {title}"), shingles(&draft_text(&content))))
+        .map(|(project, title, content)| {
+            (
+                format!("{project} / {title}"),
+                shingles(&draft_text(&content)),
+            )
+        })
         .collect();
     let mut out = Vec::new();
     for section in state.store.sections(&id).await? {
         let own: HashSet<String> = match &section.content {
-            Some(content) => shingles(&draft_text(content)).difference(&quoted).cloned().collect(),
+            Some(content) => shingles(&draft_text(content))
+                .difference(&quoted)
+                .cloned()
+                .collect(),
             None => HashSet::new(),
         };
         let best = earlier
@@ -94,7 +108,9 @@ pub async fn report(State(state): State<AppState>, user: AuthUser, Path(id): Pat
 }
 
 fn draft_text(content: &str) -> String {
-    serde_json::from_str::<SectionDraft>(content).map(|d| d.text()).unwrap_or_else(|_| content.to_string())
+    serde_json::from_str::<SectionDraft>(content)
+        .map(|d| d.text())
+        .unwrap_or_else(|_| content.to_string())
 }
 
 #[cfg(test)]
@@ -105,11 +121,15 @@ mod tests {
     fn quoted_tender_text_does_not_count_as_copying() {
         let tender = shingles("交换容量≥100Tbps，包转发率≥30000Mpps");
         let earlier = shingles("我公司承诺交换容量≥100Tbps，包转发率≥30000Mpps，并提供原厂服务。");
-        let own: HashSet<String> = shingles("本项目核心交换机交换容量≥100Tbps，包转发率≥30000Mpps，满足要求。")
-            .difference(&tender)
-            .cloned()
-            .collect();
-        assert!(similarity(&own, &earlier) < 0.2, "quoted text must not make the section look copied");
+        let own: HashSet<String> =
+            shingles("本项目核心交换机交换容量≥100Tbps，包转发率≥30000Mpps，满足要求。")
+                .difference(&tender)
+                .cloned()
+                .collect();
+        assert!(
+            similarity(&own, &earlier) < 0.2,
+            "quoted text must not make the section look copied"
+        );
         let copied = shingles("我公司承诺交换容量≥100Tbps，包转发率≥30000Mpps，并提供原厂服务。");
         assert!(similarity(&copied, &earlier) > 0.99);
     }

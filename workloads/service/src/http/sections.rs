@@ -32,7 +32,10 @@ pub struct SectionView {
 }
 
 fn view(s: crate::store::sections::Section) -> SectionView {
-    let draft: Option<SectionDraft> = s.content.as_deref().and_then(|c| serde_json::from_str(c).ok());
+    let draft: Option<SectionDraft> = s
+        .content
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok());
     SectionView {
         text: draft.as_ref().map(SectionDraft::text),
         draft,
@@ -47,18 +50,39 @@ fn view(s: crate::store::sections::Section) -> SectionView {
 }
 
 async fn one(state: &AppState, id: &str, section: &str) -> ApiResult<SectionView> {
-    let found = state.store.sections(id).await?.into_iter().find(|s| s.section_id == section);
+    let found = state
+        .store
+        .sections(id)
+        .await?
+        .into_iter()
+        .find(|s| s.section_id == section);
     found.map(view).ok_or(ApiError::NotFound("section"))
 }
 
 #[utoipa::path(get, path = "/api/projects/{id}/sections", responses((status = 200, body = [SectionView])))]
-pub async fn list(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<SectionView>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<SectionView>>> {
     owned_project(&state, &user, &id).await?;
-    Ok(Json(state.store.sections(&id).await?.into_iter().map(view).collect()))
+    Ok(Json(
+        state
+            .store
+            .sections(&id)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/projects/{id}/sections/{section}", responses((status = 200, body = SectionView)))]
-pub async fn get(State(state): State<AppState>, user: AuthUser, Path((id, section)): Path<(String, String)>) -> ApiResult<Json<SectionView>> {
+pub async fn get(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path((id, section)): Path<(String, String)>,
+) -> ApiResult<Json<SectionView>> {
     owned_project(&state, &user, &id).await?;
     Ok(Json(one(&state, &id, &section).await?))
 }
@@ -79,17 +103,35 @@ pub async fn edit(
     owned_project(&state, &user, &id).await?;
     let current = one(&state, &id, &section).await?;
     if current.status == "pending" || current.status == "running" {
-        return Err(ApiError::Conflict("the section is still being written".into()));
+        return Err(ApiError::Conflict(
+            "the section is still being written".into(),
+        ));
     }
     if body.text.trim().is_empty() {
         return Err(ApiError::BadRequest("text: must not be empty".into()));
     }
     // The edit keeps which items and parameters the section answers; only the words change.
     let previous = current.draft.unwrap_or_default();
-    let draft = SectionDraft { blocks: parse_markdown(&body.text), usage: Default::default(), ..previous };
+    let draft = SectionDraft {
+        blocks: parse_markdown(&body.text),
+        usage: Default::default(),
+        ..previous
+    };
     let json = serde_json::to_string(&draft).map_err(|e| ApiError::Internal(e.into()))?;
-    state.store.edit_section(&id, &section, &json, &user.id).await?;
-    state.store.audit(Some(&user.org_id), Some(&user.id), "section.edited", Some(&id), Some(&section)).await?;
+    state
+        .store
+        .edit_section(&id, &section, &json, &user.id)
+        .await?;
+    state
+        .store
+        .audit(
+            Some(&user.org_id),
+            Some(&user.id),
+            "section.edited",
+            Some(&id),
+            Some(&section),
+        )
+        .await?;
     Ok(Json(one(&state, &id, &section).await?))
 }
 
@@ -101,13 +143,30 @@ pub async fn regenerate(
 ) -> ApiResult<(axum::http::StatusCode, Json<SectionView>)> {
     owned_project(&state, &user, &id).await?;
     if !state.store.reopen_section(&id, &section).await? {
-        return Err(ApiError::Conflict("only a written, approved or failed section can be regenerated".into()));
+        return Err(ApiError::Conflict(
+            "only a written, approved or failed section can be regenerated".into(),
+        ));
     }
-    let task = state.store.create_task(&id, "section", Some(&section)).await?;
+    let task = state
+        .store
+        .create_task(&id, "section", Some(&section))
+        .await?;
     state.store.set_project_status(&id, "generating").await?;
     state.queue.enqueue(&task).await?;
-    state.store.audit(Some(&user.org_id), Some(&user.id), "section.regenerated", Some(&id), Some(&section)).await?;
-    Ok((axum::http::StatusCode::ACCEPTED, Json(one(&state, &id, &section).await?)))
+    state
+        .store
+        .audit(
+            Some(&user.org_id),
+            Some(&user.id),
+            "section.regenerated",
+            Some(&id),
+            Some(&section),
+        )
+        .await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(one(&state, &id, &section).await?),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/projects/{id}/sections/{section}/approve", responses((status = 200, body = SectionView), (status = 403)))]
@@ -125,8 +184,19 @@ pub async fn approve(
         )));
     }
     if !state.store.approve_section(&id, &section, &user.id).await? {
-        return Err(ApiError::Conflict("only a written section can be approved".into()));
+        return Err(ApiError::Conflict(
+            "only a written section can be approved".into(),
+        ));
     }
-    state.store.audit(Some(&user.org_id), Some(&user.id), "section.approved", Some(&id), Some(&section)).await?;
+    state
+        .store
+        .audit(
+            Some(&user.org_id),
+            Some(&user.id),
+            "section.approved",
+            Some(&id),
+            Some(&section),
+        )
+        .await?;
     Ok(Json(one(&state, &id, &section).await?))
 }

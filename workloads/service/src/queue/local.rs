@@ -36,22 +36,35 @@ impl TaskQueue for LocalQueue {
         Ok(())
     }
 
-    async fn receive(&self, _consumer: &str, wait: Duration) -> Result<Option<Delivery>, QueueError> {
+    async fn receive(
+        &self,
+        _consumer: &str,
+        wait: Duration,
+    ) -> Result<Option<Delivery>, QueueError> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             if let Some(task_id) = self.pop() {
                 self.inner.in_flight.fetch_add(1, Ordering::SeqCst);
                 let n = self.inner.counter.fetch_add(1, Ordering::SeqCst);
-                return Ok(Some(Delivery { task_id, delivery_id: n.to_string() }));
+                return Ok(Some(Delivery {
+                    task_id,
+                    delivery_id: n.to_string(),
+                }));
             }
-            if tokio::time::timeout_at(deadline, self.inner.notify.notified()).await.is_err() {
+            if tokio::time::timeout_at(deadline, self.inner.notify.notified())
+                .await
+                .is_err()
+            {
                 return Ok(None);
             }
         }
     }
 
     async fn ack(&self, _delivery: &Delivery) -> Result<(), QueueError> {
-        let _ = self.inner.in_flight.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        let _ = self
+            .inner
+            .in_flight
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
         Ok(())
     }
 
@@ -60,7 +73,12 @@ impl TaskQueue for LocalQueue {
     }
 
     async fn length(&self) -> Result<u64, QueueError> {
-        let waiting = self.inner.waiting.lock().map(|w| w.len() as u64).unwrap_or(0);
+        let waiting = self
+            .inner
+            .waiting
+            .lock()
+            .map(|w| w.len() as u64)
+            .unwrap_or(0);
         Ok(waiting + self.inner.in_flight.load(Ordering::SeqCst))
     }
 
@@ -78,12 +96,27 @@ mod tests {
         let q = LocalQueue::default();
         q.enqueue("a").await.unwrap();
         q.enqueue("b").await.unwrap();
-        let first = q.receive("w", Duration::from_millis(10)).await.unwrap().unwrap();
+        let first = q
+            .receive("w", Duration::from_millis(10))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(first.task_id, "a");
         assert_eq!(q.length().await.unwrap(), 2);
         q.ack(&first).await.unwrap();
         assert_eq!(q.length().await.unwrap(), 1);
-        assert_eq!(q.receive("w", Duration::from_millis(10)).await.unwrap().unwrap().task_id, "b");
-        assert!(q.receive("w", Duration::from_millis(10)).await.unwrap().is_none());
+        assert_eq!(
+            q.receive("w", Duration::from_millis(10))
+                .await
+                .unwrap()
+                .unwrap()
+                .task_id,
+            "b"
+        );
+        assert!(q
+            .receive("w", Duration::from_millis(10))
+            .await
+            .unwrap()
+            .is_none());
     }
 }

@@ -25,13 +25,27 @@ pub enum QueueError {
 
 /// What every queue does. Implemented by [`local::LocalQueue`] and [`redis_streams::RedisQueue`].
 pub trait TaskQueue: Send + Sync {
-    fn enqueue(&self, task_id: &str) -> impl std::future::Future<Output = Result<(), QueueError>> + Send;
+    fn enqueue(
+        &self,
+        task_id: &str,
+    ) -> impl std::future::Future<Output = Result<(), QueueError>> + Send;
     /// Next delivery for `consumer`, waiting up to `wait`; work of a consumer silent for longer than the reclaim
     /// timeout is handed out again first.
-    fn receive(&self, consumer: &str, wait: Duration) -> impl std::future::Future<Output = Result<Option<Delivery>, QueueError>> + Send;
-    fn ack(&self, delivery: &Delivery) -> impl std::future::Future<Output = Result<(), QueueError>> + Send;
+    fn receive(
+        &self,
+        consumer: &str,
+        wait: Duration,
+    ) -> impl std::future::Future<Output = Result<Option<Delivery>, QueueError>> + Send;
+    fn ack(
+        &self,
+        delivery: &Delivery,
+    ) -> impl std::future::Future<Output = Result<(), QueueError>> + Send;
     /// Tells the broker the consumer still works on a delivery (so it is not reclaimed).
-    fn keep_alive(&self, consumer: &str, delivery: &Delivery) -> impl std::future::Future<Output = Result<(), QueueError>> + Send;
+    fn keep_alive(
+        &self,
+        consumer: &str,
+        delivery: &Delivery,
+    ) -> impl std::future::Future<Output = Result<(), QueueError>> + Send;
     /// Messages not yet acknowledged (waiting or in flight).
     fn length(&self) -> impl std::future::Future<Output = Result<u64, QueueError>> + Send;
     fn ping(&self) -> impl std::future::Future<Output = bool> + Send;
@@ -66,7 +80,11 @@ impl TaskQueue for Queue {
     async fn enqueue(&self, task_id: &str) -> Result<(), QueueError> {
         dispatch!(self, q => q.enqueue(task_id).await)
     }
-    async fn receive(&self, consumer: &str, wait: Duration) -> Result<Option<Delivery>, QueueError> {
+    async fn receive(
+        &self,
+        consumer: &str,
+        wait: Duration,
+    ) -> Result<Option<Delivery>, QueueError> {
         dispatch!(self, q => q.receive(consumer, wait).await)
     }
     async fn ack(&self, delivery: &Delivery) -> Result<(), QueueError> {

@@ -1,7 +1,9 @@
 //! Organisations and users (passwords stored as Argon2 hashes only).
 
 use super::{new_id, now, DbError, Store};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -23,7 +25,13 @@ impl Role {
         }
     }
     pub fn parse(text: &str) -> Option<Role> {
-        [Role::BidManager, Role::TechnicalSpecialist, Role::Supervisor].into_iter().find(|r| r.as_str() == text)
+        [
+            Role::BidManager,
+            Role::TechnicalSpecialist,
+            Role::Supervisor,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == text)
     }
 }
 
@@ -39,7 +47,11 @@ pub struct User {
 impl User {
     pub fn password_matches(&self, password: &str) -> bool {
         PasswordHash::new(&self.password_hash)
-            .map(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+            .map(|hash| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &hash)
+                    .is_ok()
+            })
             .unwrap_or(false)
     }
 }
@@ -64,7 +76,13 @@ impl Store {
         Ok(id)
     }
 
-    pub async fn create_user(&self, org_id: &str, email: &str, password: &str, role: Role) -> Result<String, DbError> {
+    pub async fn create_user(
+        &self,
+        org_id: &str,
+        email: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<String, DbError> {
         let id = new_id();
         sqlx::query(
             "INSERT INTO users (id, org_id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -81,31 +99,39 @@ impl Store {
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, DbError> {
-        let row = sqlx::query("SELECT id, org_id, email, password_hash, role FROM users WHERE email = $1")
-            .bind(email.trim().to_lowercase())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, org_id, email, password_hash, role FROM users WHERE email = $1",
+        )
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| user_from_row(&r)).transpose()
     }
 
     pub async fn user_by_id(&self, id: &str) -> Result<Option<User>, DbError> {
-        let row = sqlx::query("SELECT id, org_id, email, password_hash, role FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT id, org_id, email, password_hash, role FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|r| user_from_row(&r)).transpose()
     }
 
     /// Creates the first organisation and its supervisor from ADMIN_EMAIL/ADMIN_PASSWORD when no user exists yet.
     /// Returns true when an admin was created.
     pub async fn ensure_first_admin(&self, email: &str, password: &str) -> Result<bool, DbError> {
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&self.pool).await?.try_get("n")?;
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
         if count > 0 {
             return Ok(false);
         }
         let org = self.create_organisation("默认组织").await?;
-        self.create_user(&org, email, password, Role::Supervisor).await?;
-        self.audit(Some(&org), None, "admin.created", Some(email), None).await?;
+        self.create_user(&org, email, password, Role::Supervisor)
+            .await?;
+        self.audit(Some(&org), None, "admin.created", Some(email), None)
+            .await?;
         Ok(true)
     }
 }
@@ -116,7 +142,8 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, DbError> {
         id: row.try_get("id")?,
         org_id: row.try_get("org_id")?,
         email: row.try_get("email")?,
-        role: Role::parse(&role).ok_or_else(|| DbError::Protocol(format!("unknown role {role:?} in users table")))?,
+        role: Role::parse(&role)
+            .ok_or_else(|| DbError::Protocol(format!("unknown role {role:?} in users table")))?,
         password_hash: row.try_get("password_hash")?,
     })
 }

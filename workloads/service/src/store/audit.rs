@@ -38,7 +38,11 @@ impl Store {
         Ok(())
     }
 
-    pub async fn audit_entries(&self, org_id: &str, limit: i64) -> Result<Vec<AuditEntry>, DbError> {
+    pub async fn audit_entries(
+        &self,
+        org_id: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, DbError> {
         let rows = sqlx::query(
             "SELECT user_id, action, target, detail, created_at FROM audit_log WHERE org_id = $1 \
              ORDER BY created_at DESC LIMIT $2",

@@ -30,7 +30,8 @@ pub struct NewDocument<'a> {
     pub analysis_json: &'a str,
     /// The parsed TenderDocument (workers build section requests from it without re-parsing).
     pub document_json: &'a str,
-    pub facts_json: &'a str,
+    /// The whole RequirementLedger as analysed (facts, markers, response format); items are also rows.
+    pub ledger_json: &'a str,
 }
 
 impl Store {
@@ -38,7 +39,7 @@ impl Store {
         let id = new_id();
         sqlx::query(
             "INSERT INTO documents (id, project_id, original_name, stored_name, format, size_bytes, sha256, pages, \
-             analysis_json, document_json, facts_json, created_at) \
+             analysis_json, document_json, ledger_json, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&id)
@@ -51,7 +52,7 @@ impl Store {
         .bind(doc.pages)
         .bind(doc.analysis_json)
         .bind(doc.document_json)
-        .bind(doc.facts_json)
+        .bind(doc.ledger_json)
         .bind(now())
         .execute(&self.pool)
         .await?;
@@ -94,18 +95,25 @@ impl Store {
         row.map(|r| r.try_get("analysis_json")).transpose()
     }
 
-    /// (document JSON, facts JSON) of the project's latest document.
-    pub async fn latest_document(&self, project_id: &str) -> Result<Option<(String, String)>, DbError> {
+    /// (document JSON, ledger JSON) of the project's latest document.
+    pub async fn latest_document(
+        &self,
+        project_id: &str,
+    ) -> Result<Option<(String, String)>, DbError> {
         let row = sqlx::query(
-            "SELECT document_json, facts_json FROM documents WHERE project_id = $1 ORDER BY created_at DESC LIMIT 1",
+            "SELECT document_json, ledger_json FROM documents WHERE project_id = $1 ORDER BY created_at DESC LIMIT 1",
         )
         .bind(project_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok((r.try_get("document_json")?, r.try_get("facts_json")?))).transpose()
+        row.map(|r| Ok((r.try_get("document_json")?, r.try_get("ledger_json")?)))
+            .transpose()
     }
 
-    pub async fn stored_files_older_than(&self, cutoff: i64) -> Result<Vec<(String, String)>, DbError> {
+    pub async fn stored_files_older_than(
+        &self,
+        cutoff: i64,
+    ) -> Result<Vec<(String, String)>, DbError> {
         let rows = sqlx::query(
             "SELECT 'upload' AS kind, stored_name FROM documents WHERE created_at < $1 \
              UNION ALL SELECT 'export' AS kind, stored_name FROM exports WHERE created_at < $1",
@@ -113,10 +121,18 @@ impl Store {
         .bind(cutoff)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok((r.try_get("kind")?, r.try_get("stored_name")?))).collect()
+        rows.iter()
+            .map(|r| Ok((r.try_get("kind")?, r.try_get("stored_name")?)))
+            .collect()
     }
 
-    pub async fn record_export(&self, project_id: &str, stored_name: &str, size: i64, user: &str) -> Result<String, DbError> {
+    pub async fn record_export(
+        &self,
+        project_id: &str,
+        stored_name: &str,
+        size: i64,
+        user: &str,
+    ) -> Result<String, DbError> {
         let id = new_id();
         sqlx::query(
             "INSERT INTO exports (id, project_id, stored_name, size_bytes, created_by, created_at) \
@@ -133,7 +149,11 @@ impl Store {
         Ok(id)
     }
 
-    pub async fn export_file(&self, project_id: &str, export_id: &str) -> Result<Option<String>, DbError> {
+    pub async fn export_file(
+        &self,
+        project_id: &str,
+        export_id: &str,
+    ) -> Result<Option<String>, DbError> {
         let row = sqlx::query("SELECT stored_name FROM exports WHERE project_id = $1 AND id = $2")
             .bind(project_id)
             .bind(export_id)

@@ -21,11 +21,18 @@ pub struct LedgerItem {
 }
 
 fn kind_name(kind: RequirementKind) -> String {
-    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 impl Store {
-    pub async fn save_ledger(&self, project_id: &str, items: &[Requirement]) -> Result<(), DbError> {
+    pub async fn save_ledger(
+        &self,
+        project_id: &str,
+        items: &[Requirement],
+    ) -> Result<(), DbError> {
         let mut tx = self.pool.begin().await?;
         for (position, item) in items.iter().enumerate() {
             let anchor = serde_json::to_string(&item.anchor).unwrap_or_else(|_| "{}".into());
@@ -81,7 +88,13 @@ impl Store {
             .collect()
     }
 
-    pub async fn edit_ledger_item(&self, project_id: &str, item_id: &str, text: &str, user: &str) -> Result<bool, DbError> {
+    pub async fn edit_ledger_item(
+        &self,
+        project_id: &str,
+        item_id: &str,
+        text: &str,
+        user: &str,
+    ) -> Result<bool, DbError> {
         let done = sqlx::query(
             "UPDATE ledger_items SET text = $1, edited_by = $2, edited_at = $3 WHERE project_id = $4 AND item_id = $5",
         )

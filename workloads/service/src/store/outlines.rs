@@ -16,13 +16,20 @@ pub struct OutlineVersion {
 }
 
 impl Store {
-    pub async fn save_outline(&self, project_id: &str, outline_json: &str, user: Option<&str>) -> Result<i64, DbError> {
+    pub async fn save_outline(
+        &self,
+        project_id: &str,
+        outline_json: &str,
+        user: Option<&str>,
+    ) -> Result<i64, DbError> {
         let mut tx = self.pool.begin().await?;
-        let next: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) + 1 AS next FROM outlines WHERE project_id = $1")
-            .bind(project_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("next")?;
+        let next: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(version), 0) + 1 AS next FROM outlines WHERE project_id = $1",
+        )
+        .bind(project_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("next")?;
         sqlx::query(
             "INSERT INTO outlines (project_id, version, outline_json, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -37,7 +44,10 @@ impl Store {
         Ok(next)
     }
 
-    pub async fn latest_outline(&self, project_id: &str) -> Result<Option<OutlineVersion>, DbError> {
+    pub async fn latest_outline(
+        &self,
+        project_id: &str,
+    ) -> Result<Option<OutlineVersion>, DbError> {
         let row = sqlx::query(
             "SELECT version, outline_json, created_by, created_at, approved_by, approved_at FROM outlines \
              WHERE project_id = $1 ORDER BY version DESC LIMIT 1",
@@ -60,7 +70,12 @@ impl Store {
     }
 
     /// Approves one version; false when that version is not the latest (an edit happened meanwhile).
-    pub async fn approve_outline(&self, project_id: &str, version: i64, user: &str) -> Result<bool, DbError> {
+    pub async fn approve_outline(
+        &self,
+        project_id: &str,
+        version: i64,
+        user: &str,
+    ) -> Result<bool, DbError> {
         let done = sqlx::query(
             "UPDATE outlines SET approved_by = $1, approved_at = $2 WHERE project_id = $3 AND version = $4 \
              AND version = (SELECT MAX(version) FROM outlines WHERE project_id = $3)",

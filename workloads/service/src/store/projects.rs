@@ -25,7 +25,12 @@ fn project_from_row(r: &sqlx::any::AnyRow) -> Result<Project, DbError> {
 }
 
 impl Store {
-    pub async fn create_project(&self, org_id: &str, user_id: &str, name: &str) -> Result<Project, DbError> {
+    pub async fn create_project(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        name: &str,
+    ) -> Result<Project, DbError> {
         let id = new_id();
         let t = now();
         sqlx::query(
@@ -39,10 +44,21 @@ impl Store {
         .bind(t)
         .execute(&self.pool)
         .await?;
-        Ok(Project { id, name: name.to_string(), status: "created".into(), created_at: t, updated_at: t })
+        Ok(Project {
+            id,
+            name: name.to_string(),
+            status: "created".into(),
+            created_at: t,
+            updated_at: t,
+        })
     }
 
-    pub async fn list_projects(&self, org_id: &str, limit: i64, offset: i64) -> Result<Vec<Project>, DbError> {
+    pub async fn list_projects(
+        &self,
+        org_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Project>, DbError> {
         let rows = sqlx::query(
             "SELECT id, name, status, created_at, updated_at FROM projects WHERE org_id = $1 \
              ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
@@ -69,23 +85,36 @@ impl Store {
 
     /// The organisation owning a project (workers act without a user).
     pub async fn project_org(&self, id: &str) -> Result<Option<String>, DbError> {
-        let row = sqlx::query("SELECT org_id FROM projects WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT org_id FROM projects WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| r.try_get("org_id")).transpose()
     }
 
     pub async fn project_status(&self, id: &str) -> Result<Option<String>, DbError> {
-        let row = sqlx::query("SELECT status FROM projects WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT status FROM projects WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| r.try_get("status")).transpose()
     }
 
-    pub async fn rename_project(&self, org_id: &str, id: &str, name: &str) -> Result<bool, DbError> {
-        let done = sqlx::query("UPDATE projects SET name = $1, updated_at = $2 WHERE org_id = $3 AND id = $4")
-            .bind(name)
-            .bind(now())
-            .bind(org_id)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+    pub async fn rename_project(
+        &self,
+        org_id: &str,
+        id: &str,
+        name: &str,
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "UPDATE projects SET name = $1, updated_at = $2 WHERE org_id = $3 AND id = $4",
+        )
+        .bind(name)
+        .bind(now())
+        .bind(org_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -109,7 +138,11 @@ impl Store {
     }
 
     pub async fn count_projects_by_status(&self) -> Result<Vec<(String, i64)>, DbError> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM projects GROUP BY status").fetch_all(&self.pool).await?;
-        rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get("n")?))).collect()
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM projects GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
+            .collect()
     }
 }

@@ -23,10 +23,20 @@ pub struct Section {
 
 impl Store {
     /// Replaces the project's sections with a fresh pending set (a new generation run).
-    pub async fn reset_sections(&self, project_id: &str, sections: &[(String, String)]) -> Result<(), DbError> {
+    pub async fn reset_sections(
+        &self,
+        project_id: &str,
+        sections: &[(String, String)],
+    ) -> Result<(), DbError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM section_versions WHERE project_id = $1").bind(project_id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM sections WHERE project_id = $1").bind(project_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM section_versions WHERE project_id = $1")
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sections WHERE project_id = $1")
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?;
         for (position, (id, title)) in sections.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO sections (project_id, section_id, position, title, status) VALUES ($1, $2, $3, $4, 'pending')",
@@ -78,7 +88,13 @@ impl Store {
         Ok(true)
     }
 
-    pub async fn set_section_status(&self, project_id: &str, section_id: &str, status: &str, error: Option<&str>) -> Result<(), DbError> {
+    pub async fn set_section_status(
+        &self,
+        project_id: &str,
+        section_id: &str,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<(), DbError> {
         sqlx::query("UPDATE sections SET status = $1, error = $2 WHERE project_id = $3 AND section_id = $4 AND status <> 'done'")
             .bind(status)
             .bind(error)
@@ -119,7 +135,13 @@ impl Store {
     }
 
     /// A user's edit: a new content version, one more revision, review reset.
-    pub async fn edit_section(&self, project_id: &str, section_id: &str, content: &str, user: &str) -> Result<bool, DbError> {
+    pub async fn edit_section(
+        &self,
+        project_id: &str,
+        section_id: &str,
+        content: &str,
+        user: &str,
+    ) -> Result<bool, DbError> {
         let mut tx = self.pool.begin().await?;
         let next: i64 = sqlx::query(
             "SELECT COALESCE(MAX(version), 0) + 1 AS next FROM section_versions WHERE project_id = $1 AND section_id = $2",
@@ -157,7 +179,11 @@ impl Store {
     }
 
     /// Puts a section back to pending for a new generated version; counts as a revision.
-    pub async fn reopen_section(&self, project_id: &str, section_id: &str) -> Result<bool, DbError> {
+    pub async fn reopen_section(
+        &self,
+        project_id: &str,
+        section_id: &str,
+    ) -> Result<bool, DbError> {
         let done = sqlx::query(
             "UPDATE sections SET status = 'pending', revision_count = revision_count + 1, reviewer = NULL, \
              approved_at = NULL WHERE project_id = $1 AND section_id = $2 AND status IN ('done', 'approved', 'failed')",
@@ -169,7 +195,12 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn approve_section(&self, project_id: &str, section_id: &str, reviewer: &str) -> Result<bool, DbError> {
+    pub async fn approve_section(
+        &self,
+        project_id: &str,
+        section_id: &str,
+        reviewer: &str,
+    ) -> Result<bool, DbError> {
         let done = sqlx::query(
             "UPDATE sections SET status = 'approved', reviewer = $1, approved_at = $2 \
              WHERE project_id = $3 AND section_id = $4 AND status IN ('done', 'approved')",
@@ -184,7 +215,11 @@ impl Store {
     }
 
     /// Earlier section texts of the organisation's other projects (the originality report's reference set).
-    pub async fn org_section_texts_except(&self, org_id: &str, project_id: &str) -> Result<Vec<(String, String, String)>, DbError> {
+    pub async fn org_section_texts_except(
+        &self,
+        org_id: &str,
+        project_id: &str,
+    ) -> Result<Vec<(String, String, String)>, DbError> {
         let rows = sqlx::query(
             "SELECT p.name, s.title, v.content FROM section_versions v JOIN sections s ON s.project_id = v.project_id \
              AND s.section_id = v.section_id JOIN projects p ON p.id = v.project_id WHERE p.org_id = $1 \
@@ -195,6 +230,14 @@ impl Store {
         .bind(project_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("title")?, r.try_get("content")?))).collect()
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("name")?,
+                    r.try_get("title")?,
+                    r.try_get("content")?,
+                ))
+            })
+            .collect()
     }
 }

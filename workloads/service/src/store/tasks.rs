@@ -42,7 +42,12 @@ const TASK_COLUMNS: &str =
     "id, project_id, kind, section_id, status, attempts, worker, error, created_at, heartbeat_at, finished_at";
 
 impl Store {
-    pub async fn create_task(&self, project_id: &str, kind: &str, section_id: Option<&str>) -> Result<String, DbError> {
+    pub async fn create_task(
+        &self,
+        project_id: &str,
+        kind: &str,
+        section_id: Option<&str>,
+    ) -> Result<String, DbError> {
         let id = new_id();
         sqlx::query(
             "INSERT INTO tasks (id, project_id, kind, section_id, status, created_at) VALUES ($1, $2, $3, $4, 'queued', $5)",
@@ -83,7 +88,12 @@ impl Store {
         self.task(id).await
     }
 
-    pub async fn finish_task(&self, id: &str, status: &str, error: Option<&str>) -> Result<(), DbError> {
+    pub async fn finish_task(
+        &self,
+        id: &str,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<(), DbError> {
         sqlx::query("UPDATE tasks SET status = $1, error = $2, finished_at = $3 WHERE id = $4 AND status <> 'cancelled'")
             .bind(status)
             .bind(error)
@@ -116,9 +126,11 @@ impl Store {
 
     /// Ids of tasks not yet finished, oldest first (re-enqueued when an embedded process restarts).
     pub async fn unfinished_tasks(&self) -> Result<Vec<String>, DbError> {
-        let rows = sqlx::query("SELECT id FROM tasks WHERE status IN ('queued', 'running') ORDER BY created_at")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id FROM tasks WHERE status IN ('queued', 'running') ORDER BY created_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(|r| r.try_get("id")).collect()
     }
 
@@ -134,10 +146,12 @@ impl Store {
     }
 
     pub async fn project_tasks(&self, project_id: &str) -> Result<Vec<Task>, DbError> {
-        let rows = sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE project_id = $1 ORDER BY created_at"))
-            .bind(project_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE project_id = $1 ORDER BY created_at"
+        ))
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(task_from_row).collect()
     }
 
@@ -186,15 +200,28 @@ impl Store {
     }
 
     pub async fn workers(&self) -> Result<Vec<(String, String, i64, i64)>, DbError> {
-        let rows = sqlx::query("SELECT id, host, started_at, heartbeat_at FROM workers ORDER BY heartbeat_at DESC")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, host, started_at, heartbeat_at FROM workers ORDER BY heartbeat_at DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("id")?, r.try_get("host")?, r.try_get("started_at")?, r.try_get("heartbeat_at")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("host")?,
+                    r.try_get("started_at")?,
+                    r.try_get("heartbeat_at")?,
+                ))
+            })
             .collect()
     }
 
     pub async fn count_tasks(&self, status: &str) -> Result<i64, DbError> {
-        sqlx::query("SELECT COUNT(*) AS n FROM tasks WHERE status = $1").bind(status).fetch_one(&self.pool).await?.try_get("n")
+        sqlx::query("SELECT COUNT(*) AS n FROM tasks WHERE status = $1")
+            .bind(status)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")
     }
 }

@@ -41,8 +41,12 @@ impl Worker {
 
     async fn consume(self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, "worker started");
+        let mut last_beat: Option<Instant> = None;
         while !*shutdown.borrow() {
-            let _ = self.store.heartbeat(&self.id, None).await;
+            if last_beat.is_none_or(|t| t.elapsed() >= self.heartbeat_every) {
+                let _ = self.store.heartbeat(&self.id, None).await;
+                last_beat = Some(Instant::now());
+            }
             let delivery = tokio::select! {
                 d = self.queue.receive(&self.id, Duration::from_secs(2)) => d,
                 _ = shutdown.changed() => break,
@@ -78,21 +82,44 @@ impl Worker {
         let outcome = self.run_with_heartbeat(&task, &delivery).await;
         let seconds = started.elapsed().as_secs_f64();
         let stored = match &outcome {
-            Ok(()) => self.store.finish_task(&task.id, "done", None).await.map(|_| "done"),
+            Ok(()) => self
+                .store
+                .finish_task(&task.id, "done", None)
+                .await
+                .map(|_| "done"),
             Err(error) if task.attempts < MAX_ATTEMPTS => {
                 tracing::warn!(task = %task.id, attempt = task.attempts, %error, "task failed; will retry");
-                tokio::time::sleep(self.backoff * 2u32.saturating_pow(task.attempts.saturating_sub(1) as u32)).await;
+                tokio::time::sleep(
+                    self.backoff * 2u32.saturating_pow(task.attempts.saturating_sub(1) as u32),
+                )
+                .await;
                 match self.store.requeue_task(&task.id, error).await {
-                    Ok(()) => self.queue.enqueue(&task.id).await.map(|_| "retried").map_err(|e| sqlx::Error::Protocol(e.to_string())),
+                    Ok(()) => self
+                        .queue
+                        .enqueue(&task.id)
+                        .await
+                        .map(|_| "retried")
+                        .map_err(|e| sqlx::Error::Protocol(e.to_string())),
                     Err(e) => Err(e),
                 }
             }
             Err(error) => {
                 tracing::error!(task = %task.id, %error, "task failed for good");
                 if let Some(section) = &task.section_id {
-                    let _ = self.store.set_section_status(&task.project_id, section, "failed", Some(error)).await;
+                    let _ = self
+                        .store
+                        .set_section_status(
+                            &task.project_id,
+                            section,
+                            "failed",
+                            Some(error.as_str()),
+                        )
+                        .await;
                 }
-                self.store.finish_task(&task.id, "failed", Some(error)).await.map(|_| "failed")
+                self.store
+                    .finish_task(&task.id, "failed", Some(error.as_str()))
+                    .await
+                    .map(|_| "failed")
             }
         };
         match stored {
@@ -103,7 +130,9 @@ impl Worker {
                     tracing::warn!(task = %task.id, error = %e, "ack failed; the task may run again (its result is kept once)");
                 }
             }
-            Err(e) => tracing::warn!(task = %task.id, error = %e, "result not stored; leaving the delivery for reclaim"),
+            Err(e) => {
+                tracing::warn!(task = %task.id, error = %e, "result not stored; leaving the delivery for reclaim")
+            }
         }
     }
 
@@ -126,7 +155,10 @@ impl Worker {
         match task.kind.as_str() {
             "noop" => Ok(()),
             "section" => {
-                let section_id = task.section_id.as_deref().ok_or("section task without a section id")?;
+                let section_id = task
+                    .section_id
+                    .as_deref()
+                    .ok_or("section task without a section id")?;
                 self.write_section(&task.project_id, section_id).await
             }
             other => Err(format!("unknown task kind {other:?}")),
@@ -134,19 +166,45 @@ impl Worker {
     }
 
     async fn write_section(&self, project_id: &str, section_id: &str) -> Result<(), String> {
-        let inputs = crate::pipeline::ProjectInputs::load(&self.store, project_id).await.map_err(|e| e.to_string())?;
-        let _ = self.store.set_section_status(project_id, section_id, "running", None).await;
-        let result =
-            aibid_proposal::write_section(&inputs.document, &inputs.ledger, &inputs.outline, section_id, self.writer.as_ref())
-                .await;
+        let inputs = crate::pipeline::ProjectInputs::load(&self.store, project_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let _ = self
+            .store
+            .set_section_status(project_id, section_id, "running", None)
+            .await;
+        let result = aibid_proposal::write_section(
+            &inputs.document,
+            &inputs.ledger,
+            &inputs.outline,
+            section_id,
+            self.writer.as_ref(),
+        )
+        .await;
         match result.status {
             SectionStatus::Complete { draft } => {
-                let tokens = (draft.usage.prompt_tokens as i64, draft.usage.completion_tokens as i64);
-                self.metrics.llm_tokens.get_or_create(&crate::metrics::DirectionLabels { direction: "in".into() }).inc_by(tokens.0 as u64);
-                self.metrics.llm_tokens.get_or_create(&crate::metrics::DirectionLabels { direction: "out".into() }).inc_by(tokens.1 as u64);
+                let tokens = (
+                    draft.usage.prompt_tokens as i64,
+                    draft.usage.completion_tokens as i64,
+                );
+                self.metrics
+                    .llm_tokens
+                    .get_or_create(&crate::metrics::DirectionLabels {
+                        direction: "in".into(),
+                    })
+                    .inc_by(tokens.0 as u64);
+                self.metrics
+                    .llm_tokens
+                    .get_or_create(&crate::metrics::DirectionLabels {
+                        direction: "out".into(),
+                    })
+                    .inc_by(tokens.1 as u64);
                 let json = serde_json::to_string(&draft).map_err(|e| e.to_string())?;
                 // false: another run stored this section first; keeping one result is the point.
-                self.store.record_generated_section(project_id, section_id, &json, tokens).await.map_err(|e| e.to_string())?;
+                self.store
+                    .record_generated_section(project_id, section_id, &json, tokens)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 Ok(())
             }
             SectionStatus::Failed { error } => Err(error),
@@ -156,10 +214,14 @@ impl Worker {
 
     async fn finish_project_if_done(&self, project_id: &str) -> Result<(), sqlx::Error> {
         let sections = self.store.sections(project_id).await?;
-        let open = sections.iter().any(|s| s.status == "pending" || s.status == "running");
+        let open = sections
+            .iter()
+            .any(|s| s.status == "pending" || s.status == "running");
         if !sections.is_empty() && !open {
             let failed = sections.iter().any(|s| s.status == "failed");
-            self.store.set_project_status(project_id, if failed { "failed" } else { "generated" }).await?;
+            self.store
+                .set_project_status(project_id, if failed { "failed" } else { "generated" })
+                .await?;
         }
         Ok(())
     }
