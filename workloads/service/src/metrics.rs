@@ -60,7 +60,6 @@ pub struct Metrics {
     pub projects: Family<StatusLabels, Gauge>,
     pub documents_parsed: Family<ParseLabels, Counter>,
     resident_memory: Gauge<f64, AtomicU64>,
-    start_time: Gauge,
 }
 
 impl Default for Metrics {
@@ -145,14 +144,12 @@ impl Metrics {
             projects,
             documents_parsed,
             resident_memory,
-            start_time,
         }
     }
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         self.resident_memory.set(resident_memory_bytes());
-        let _ = &self.start_time;
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();
