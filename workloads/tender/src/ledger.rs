@@ -53,10 +53,30 @@ pub struct Requirement {
     pub parameter: Option<ParameterValue>,
 }
 
+/// What a marker symbol means in this tender, as the tender itself defines it
+/// (e.g. "带“▲”的条款是实质性条款" makes ▲ mandatory).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkerMeaning {
+    pub symbol: String,
+    /// The tender's own words for it, e.g. "实质性条款" or "主要性能参数".
+    pub meaning: String,
+    /// Whether deviating from a marked item makes the bid invalid.
+    pub mandatory: bool,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RequirementLedger {
     pub facts: ProjectFacts,
     pub requirements: Vec<Requirement>,
+    /// The response format the tender prescribes (投标文件格式/组成): section titles in order; empty when none.
+    #[serde(default)]
+    pub response_format: Vec<String>,
+    /// Marker symbols and their meaning in this tender.
+    #[serde(default)]
+    pub markers: Vec<MarkerMeaning>,
+    /// Problems found while building the ledger (e.g. scoring points not adding up to the stated total).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl RequirementLedger {

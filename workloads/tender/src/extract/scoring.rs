@@ -1,0 +1,417 @@
+//! Scoring items from the bid evaluation criteria (评分标准/评分办法/评标办法): name, maximum
+//! points and category, from Word tables or from tables flattened to one cell per line (PDF, TXT).
+//! Look-alike tables (monthly 考核 tables) are recognised by their header and context and skipped.
+
+use super::{Found, Line};
+use crate::ledger::RequirementKind;
+use regex::Regex;
+use std::sync::LazyLock;
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("static scoring pattern")
+}
+
+/// Header cell of the points column.
+static POINTS_HEADER: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^(?:标准)?分值(?:[（(]分[）)])?$|^分数$|^满分$|^最高分$|^分值范围$|^评分分值$|^得分$|^权重(?:[（(]%[）)])?$|^分值[（(]?满分"));
+/// Header cell naming the item.
+static NAME_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"^(?:评审|评分|评价|评标)(?:项目|因素|因子|内容|项|指标)(?:及权重)?$|^(?:评分|评审)?因素$|^评分项目?$|^项目$|^评审要素$|^评分内容$")
+});
+/// Points as written in a cell: "10", "10分", "21.5", "0~15", "0-15分".
+static POINTS_CELL: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^(?:0\s*[~～\-－—至]\s*)?([0-9]{1,3}(?:\.[0-9]{1,2})?)\s*分?$"));
+/// "（25分）" / "(满分100分)" inside a name or title.
+static POINTS_IN_TEXT: LazyLock<Regex> =
+    LazyLock::new(|| re(r"[（(](?:满分|最高|共)?\s*([0-9]{1,3}(?:\.[0-9]{1,2})?)\s*分[）)]"));
+static TOTAL_ROW: LazyLock<Regex> = LazyLock::new(|| re(r"^(?:合\s*计|总\s*计|小\s*计|总\s*分|满\s*分)"));
+static SCORING_CONTEXT: LazyLock<Regex> =
+    LazyLock::new(|| re(r"评分标准|评分办法|评标办法|评审标准|评分细则|评审细则|评分表|评审表|评标标准|综合评分|评分因素|详细评审|评审因素"));
+static REVIEW_CONTEXT: LazyLock<Regex> = LazyLock::new(|| re(r"考核|考评|月度|绩效|质量评价|满意度"));
+
+pub fn extract(lines: &[Line], warnings: &mut Vec<String>) -> Vec<Found> {
+    let mut items = from_tables(lines, warnings);
+    if items.is_empty() {
+        items = from_flattened(lines, warnings);
+    }
+    items
+}
+
+/// Points as written in a points cell.
+pub fn parse_points(cell: &str) -> Option<f64> {
+    let compact: String = cell.chars().filter(|c| !c.is_whitespace()).collect();
+    POINTS_CELL.captures(&compact)?[1].parse().ok()
+}
+
+fn compact(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Whether the lines just before `at` introduce bid scoring rather than a performance review.
+fn scoring_context(lines: &[Line], at: usize, header: &[String]) -> bool {
+    if header.iter().any(|c| REVIEW_CONTEXT.is_match(c)) {
+        return false;
+    }
+    for line in lines[at.saturating_sub(12)..at].iter().rev() {
+        if line.is_row() {
+            continue;
+        }
+        let text = &line.text;
+        if REVIEW_CONTEXT.is_match(text) && !SCORING_CONTEXT.is_match(text) {
+            return false;
+        }
+        if SCORING_CONTEXT.is_match(text) {
+            return true;
+        }
+    }
+    // No title nearby: the header itself must say it scores (评分/评审).
+    header.iter().any(|c| c.contains("评分") || c.contains("评审"))
+}
+
+/// The title line right before a table or block: where the category comes from ("附表3 商务评审标准表").
+fn title_before(lines: &[Line], at: usize) -> Option<String> {
+    lines[at.saturating_sub(3)..at]
+        .iter()
+        .rev()
+        .find(|l| !l.is_row() && l.text.chars().count() <= 40 && !l.text.is_empty())
+        .map(|l| l.text.clone())
+}
+
+struct Columns {
+    header_row: usize,
+    name: usize,
+    points: usize,
+}
+
+fn columns(rows: &[&Line]) -> Option<Columns> {
+    for (r, row) in rows.iter().take(3).enumerate() {
+        let cells = row.cells?;
+        let points = cells.iter().position(|c| POINTS_HEADER.is_match(&compact(c)));
+        let name = cells.iter().position(|c| NAME_HEADER.is_match(&compact(c)) || compact(c).contains("评审因素") || compact(c).contains("评分因素"));
+        if let (Some(points), Some(name)) = (points, name) {
+            return Some(Columns { header_row: r, name, points });
+        }
+        if let Some(points) = points {
+            let name = if points > 1 { 1 } else { 0 };
+            return Some(Columns { header_row: r, name, points });
+        }
+    }
+    None
+}
+
+fn from_tables(lines: &[Line], warnings: &mut Vec<String>) -> Vec<Found> {
+    let mut items = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(table) = lines[i].table else {
+            i += 1;
+            continue;
+        };
+        let start = i;
+        while i < lines.len() && lines[i].table == Some(table) {
+            i += 1;
+        }
+        let rows: Vec<&Line> = lines[start..i].iter().collect();
+        items.extend(table_items(lines, start, &rows, warnings));
+    }
+    items
+}
+
+fn table_items(lines: &[Line], start: usize, rows: &[&Line], warnings: &mut Vec<String>) -> Vec<Found> {
+    let header: Vec<String> = rows.first().and_then(|r| r.cells).map(|c| c.to_vec()).unwrap_or_default();
+    let title = title_before(lines, start);
+    let columns = columns(rows);
+    let context_ok = scoring_context(lines, start, &header);
+    let Some(columns) = columns else {
+        // Tables with points only inside the name ("投标人类似业绩（25分）") and a 评分细则 label.
+        return if context_ok { embedded_points_items(rows, title.as_deref(), warnings) } else { Vec::new() };
+    };
+    if !context_ok {
+        return Vec::new();
+    }
+    let mut items = Vec::new();
+    let mut group: Option<String> = None;
+    let mut stated_total: Option<f64> = header.iter().find_map(|c| points_in_text(c));
+    for row in &rows[columns.header_row + 1..] {
+        let Some(cells) = row.cells else { continue };
+        let first_text = cells.iter().find(|c| !c.is_empty()).map(|c| compact(c)).unwrap_or_default();
+        if TOTAL_ROW.is_match(&first_text) {
+            stated_total = cells.iter().skip(1).find_map(|c| parse_points(c)).or(stated_total);
+            continue;
+        }
+        let points = cells.get(columns.points).and_then(|c| parse_points(c)).or_else(|| {
+            // Rows with merged cells are shorter than the header: take the last points-like cell.
+            (cells.len() != header.len()).then(|| cells.iter().rev().find_map(|c| parse_points(c))).flatten()
+        });
+        let name_cell = cells.get(columns.name).map(|c| c.trim().to_owned()).unwrap_or_default();
+        if !name_cell.is_empty() {
+            group = Some(name_cell.clone());
+        }
+        let Some(points) = points else { continue };
+        let detail = cells
+            .iter()
+            .enumerate()
+            .filter(|(k, c)| *k != columns.name && *k != columns.points && c.chars().count() > 8)
+            .map(|(_, c)| c.as_str())
+            .next()
+            .unwrap_or("");
+        let name = if name_cell.is_empty() { group.clone().unwrap_or_default() } else { name_cell.clone() };
+        if name.is_empty() && detail.is_empty() {
+            continue;
+        }
+        let category = category_of(&name, name_cell.is_empty(), points, title.as_deref());
+        let text = item_text(&name, detail);
+        let mut found = Found::new(RequirementKind::Scoring, text, row.anchor);
+        found.points = Some(points);
+        found.category = category;
+        items.push(found);
+    }
+    check_total(&items, stated_total, title.as_deref(), warnings);
+    items
+}
+
+/// A group cell stating its own points ("针对本项目的服务方案（30分）") is the category of its rows;
+/// otherwise the table's title is.
+fn category_of(name: &str, continued: bool, points: f64, title: Option<&str>) -> Option<String> {
+    if let Some(group_points) = points_in_text(name) {
+        if continued || group_points > points {
+            return Some(name.to_owned());
+        }
+    }
+    title.map(str::to_owned)
+}
+
+fn points_in_text(text: &str) -> Option<f64> {
+    POINTS_IN_TEXT.captures(text)?[1].parse().ok()
+}
+
+fn item_text(name: &str, detail: &str) -> String {
+    let detail: String = detail.chars().take(120).collect();
+    if detail.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name}：{detail}")
+    }
+}
+
+fn embedded_points_items(rows: &[&Line], title: Option<&str>, warnings: &mut Vec<String>) -> Vec<Found> {
+    let mut items = Vec::new();
+    let mut in_scoring_rows = false;
+    for row in rows {
+        let Some(cells) = row.cells else { continue };
+        let label = cells.first().map(|c| compact(c)).unwrap_or_default();
+        if !label.is_empty() {
+            in_scoring_rows = label.contains("评分") || label.contains("评审");
+        }
+        if !in_scoring_rows {
+            continue;
+        }
+        let Some((k, points)) = cells.iter().enumerate().skip(1).find_map(|(k, c)| {
+            (c.chars().count() <= 30).then(|| points_in_text(c)).flatten().map(|p| (k, p))
+        }) else {
+            continue;
+        };
+        let detail = cells.get(k + 1).map(String::as_str).unwrap_or("");
+        let mut found = Found::new(RequirementKind::Scoring, item_text(cells[k].trim(), detail), row.anchor);
+        found.points = Some(points);
+        found.category = title.map(str::to_owned);
+        items.push(found);
+    }
+    let _ = warnings;
+    items
+}
+
+fn check_total(items: &[Found], stated: Option<f64>, title: Option<&str>, warnings: &mut Vec<String>) {
+    let Some(stated) = stated else { return };
+    let sum: f64 = items.iter().filter_map(|f| f.points).sum();
+    if !items.is_empty() && (sum - stated).abs() > 0.01 {
+        warnings.push(format!(
+            "scoring table {}: items add up to {sum} points but the table states {stated}",
+            title.unwrap_or("(untitled)")
+        ));
+    }
+}
+
+/// Tables flattened to one cell per line (PDF text, text dumps): after a header block that names
+/// a points column, rows are read back in the header's column order.
+fn from_flattened(lines: &[Line], warnings: &mut Vec<String>) -> Vec<Found> {
+    let mut items = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some((body_start, points_first)) = flattened_header(lines, i) else {
+            i += 1;
+            continue;
+        };
+        let near: Vec<&Line> = lines[i.saturating_sub(4)..i].iter().collect();
+        let header_text: String = lines[i..body_start].iter().map(|l| l.text.as_str()).collect();
+        if !scoring_context(lines, i, &[header_text.clone()]) && !near.iter().any(|l| l.text.contains("评分") || l.text.contains("评审")) {
+            i = body_start;
+            continue;
+        }
+        let title = title_before(lines, i);
+        let stated_total = title.as_deref().and_then(points_in_text);
+        let (found, end) = if points_first {
+            rows_points_first(lines, body_start, title.as_deref())
+        } else {
+            rows_points_last(lines, body_start, title.as_deref())
+        };
+        check_total(&found, stated_total, title.as_deref(), warnings);
+        items.extend(found);
+        i = end.max(body_start);
+    }
+    items
+}
+
+static DETAIL_HEADER: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^(?:评分|评审|评价)(?:标准|细则|办法|内容|依据|方法|说明)$|^评审要求"));
+
+/// A run of up to eight short lines with a points header and a name or criteria header. Returns the
+/// first body line and whether the points column comes before the criteria column.
+fn flattened_header(lines: &[Line], at: usize) -> Option<(usize, bool)> {
+    let mut points_at = None;
+    let mut detail_at = None;
+    let mut saw_name = false;
+    let mut k = at;
+    while k < lines.len() && k < at + 8 {
+        let text = compact(&lines[k].text);
+        if text.chars().count() > 10 || lines[k].is_row() {
+            break;
+        }
+        if POINTS_HEADER.is_match(&text) {
+            points_at.get_or_insert(k);
+        } else if DETAIL_HEADER.is_match(&text) {
+            detail_at.get_or_insert(k);
+        } else if NAME_HEADER.is_match(&text) || text == "序号" || text.ends_with('因') || text == "素" || text == "评分项" {
+            saw_name = true;
+        } else if k == at {
+            return None;
+        } else {
+            break;
+        }
+        k += 1;
+    }
+    let points_at = points_at?;
+    if !saw_name {
+        return None;
+    }
+    let points_first = detail_at.is_none_or(|d| points_at < d);
+    Some((k, points_first))
+}
+
+fn is_name_like(text: &str) -> bool {
+    let n = text.chars().count();
+    (1..=10).contains(&n) && !text.contains(['，', '。', '；', '：', ',', ';', ':', '、', '*', '/']) && parse_points(text).is_none()
+}
+
+fn ends_table(line: &Line) -> bool {
+    let text = compact(&line.text);
+    text.starts_with("附表") || text.starts_with("说明：") || text.starts_with("备注") || (line.heading.is_some() && (text.contains('章') || text.contains("附件")))
+}
+
+/// Rows laid out as [number] name… points criteria…: a points line takes its name from the
+/// short name-like lines right before it.
+fn rows_points_first(lines: &[Line], start: usize, title: Option<&str>) -> (Vec<Found>, usize) {
+    let mut items: Vec<Found> = Vec::new();
+    let mut k = start;
+    while k < lines.len() && k < start + 400 {
+        let line = &lines[k];
+        if ends_table(line) {
+            break;
+        }
+        let text = compact(&line.text);
+        if let Some(points) = parse_points(&text) {
+            let mut name_parts = Vec::new();
+            let mut j = k;
+            while j > start && is_name_like(&compact(&lines[j - 1].text)) && name_parts.len() < 4 {
+                j -= 1;
+                name_parts.insert(0, compact(&lines[j].text));
+            }
+            if !name_parts.is_empty() {
+                let detail: String = lines[k + 1..].iter().take(3).map(|l| l.text.as_str()).collect();
+                let mut found = Found::new(RequirementKind::Scoring, item_text(&name_parts.concat(), &detail), line.anchor);
+                found.points = Some(points);
+                found.category = title.map(str::to_owned);
+                items.push(found);
+            }
+        }
+        k += 1;
+    }
+    (items, k)
+}
+
+/// Rows laid out as [number] name… criteria… points: the name is the run of short lines after the
+/// row number (or after the previous row's points), the criteria run until the points line.
+fn rows_points_last(lines: &[Line], start: usize, title: Option<&str>) -> (Vec<Found>, usize) {
+    let mut items = Vec::new();
+    let mut name_parts: Vec<String> = Vec::new();
+    let mut detail_parts: Vec<&str> = Vec::new();
+    let mut expected_seq = 1u32;
+    let mut k = start;
+    while k < lines.len() && k < start + 400 {
+        let line = &lines[k];
+        let text = compact(&line.text);
+        if name_parts.is_empty() && detail_parts.is_empty() {
+            if ends_table(line) {
+                break;
+            }
+            if text.parse::<u32>().is_ok_and(|n| n == expected_seq) {
+                k += 1;
+                continue;
+            }
+            if parse_points(&text).is_some() {
+                // A page number between rows.
+                k += 1;
+                continue;
+            }
+        }
+        if let Some(points) = parse_points(&text).filter(|_| !name_parts.is_empty()) {
+            let mut found = Found::new(RequirementKind::Scoring, item_text(&name_parts.concat(), &detail_parts.concat()), line.anchor);
+            found.points = Some(points);
+            found.category = title.map(str::to_owned);
+            items.push(found);
+            name_parts.clear();
+            detail_parts.clear();
+            expected_seq += 1;
+            k += 1;
+            continue;
+        }
+        if detail_parts.is_empty() && is_name_like(&text) && text.chars().count() <= 8 {
+            name_parts.push(text);
+        } else if !name_parts.is_empty() {
+            detail_parts.push(line.text.as_str());
+        } else {
+            // Criteria text with no name before it: not a row of this table.
+            break;
+        }
+        k += 1;
+    }
+    (items, k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_as_written() {
+        for (cell, expected) in [
+            ("10", Some(10.0)),
+            ("15分", Some(15.0)),
+            ("21.5", Some(21.5)),
+            ("5.5 分", Some(5.5)),
+            ("0~15", Some(15.0)),
+            ("0-8分", Some(8.0)),
+            ("客观", None),
+            ("2023", None),
+        ] {
+            assert_eq!(parse_points(cell), expected, "{cell}");
+        }
+    }
+
+    #[test]
+    fn points_inside_names() {
+        assert_eq!(points_in_text("投标人类似业绩（25分）"), Some(25.0));
+        assert_eq!(points_in_text("评分细则（满分100分）"), Some(100.0));
+        assert_eq!(points_in_text("商务部分"), None);
+    }
+}
