@@ -83,7 +83,7 @@ impl Metrics {
         let projects = Family::<StatusLabels, Gauge>::default();
         let documents_parsed = Family::<ParseLabels, Counter>::default();
         let resident_memory = Gauge::<f64, AtomicU64>::default();
-        let start_time = Gauge::default();
+        let start_time: Gauge = Gauge::default();
         start_time.set(crate::store::now());
         registry.register(
             "http_request_duration_seconds",
