@@ -652,7 +652,10 @@ async fn headers_metrics_and_errors_never_leak_secrets() {
         metrics.contains("http_request_duration_seconds_count{method=\"GET\",route=\"/api/projects\",status=\"200\"}"),
         "{metrics}"
     );
-    assert!(metrics.contains("http_request_duration_seconds_bucket{"), "the duration is a histogram");
+    assert!(
+        metrics.contains("http_request_duration_seconds_bucket{"),
+        "the duration is a histogram"
+    );
     for name in [
         "http_requests_total",
         "aibid_queue_length",
