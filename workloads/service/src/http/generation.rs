@@ -1,0 +1,213 @@
+//! Starting and cancelling generation (only from an approved outline), per-section progress, and a
+//! Server-Sent Events stream of the same progress.
+
+use super::auth::AuthUser;
+use super::error::{ApiError, ApiResult};
+use super::projects::owned_project;
+use super::AppState;
+use crate::queue::TaskQueue;
+use crate::store::accounts::Role;
+use aibid_proposal::outline::Outline;
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Json;
+use futures::Stream;
+use serde::Serialize;
+use std::convert::Infallible;
+use std::time::Duration;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SectionProgress {
+    pub section_id: String,
+    pub title: String,
+    pub status: String,
+    pub revision_count: i64,
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Progress {
+    pub project_status: String,
+    pub total: usize,
+    pub done: usize,
+    pub failed: usize,
+    pub running: usize,
+    pub percent: f64,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    /// Estimated seconds left from the pace so far; None before the first section finishes.
+    pub eta_seconds: Option<i64>,
+    pub sections: Vec<SectionProgress>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Started {
+    pub tasks: usize,
+}
+
+#[utoipa::path(post, path = "/api/projects/{id}/generation", responses((status = 202, body = Started), (status = 409)))]
+pub async fn start(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<(axum::http::StatusCode, Json<Started>)> {
+    user.require(&[Role::BidManager, Role::Supervisor])?;
+    let project = owned_project(&state, &user, &id).await?;
+    if project.status == "generating" {
+        return Err(ApiError::Conflict("generation is already running".into()));
+    }
+    let outline = state
+        .store
+        .latest_outline(&id)
+        .await?
+        .ok_or(ApiError::Conflict("upload a tender first".into()))?;
+    if outline.approved_at.is_none() {
+        return Err(ApiError::Conflict(
+            "the outline must be approved before content generation starts".into(),
+        ));
+    }
+    let outline: Outline =
+        serde_json::from_value(outline.outline).map_err(|e| ApiError::Internal(e.into()))?;
+    let sections: Vec<(String, String)> = outline
+        .sections
+        .iter()
+        .map(|s| (s.id.clone(), format!("{} {}", s.number, s.title)))
+        .collect();
+    state.store.cancel_project_tasks(&id).await?;
+    state.store.reset_sections(&id, &sections).await?;
+    let mut task_ids = Vec::with_capacity(sections.len());
+    for (section_id, _) in &sections {
+        task_ids.push(
+            state
+                .store
+                .create_task(&id, "section", Some(section_id))
+                .await?,
+        );
+    }
+    state.store.set_project_status(&id, "generating").await?;
+    for task in &task_ids {
+        state.queue.enqueue(task).await?;
+    }
+    state
+        .store
+        .audit(
+            Some(&user.org_id),
+            Some(&user.id),
+            "generation.started",
+            Some(&id),
+            None,
+        )
+        .await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(Started {
+            tasks: task_ids.len(),
+        }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/projects/{id}/generation/cancel", responses((status = 200, body = Progress)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Progress>> {
+    user.require(&[Role::BidManager, Role::Supervisor])?;
+    owned_project(&state, &user, &id).await?;
+    let cancelled = state.store.cancel_project_tasks(&id).await?;
+    state.store.set_project_status(&id, "cancelled").await?;
+    state
+        .store
+        .audit(
+            Some(&user.org_id),
+            Some(&user.id),
+            "generation.cancelled",
+            Some(&id),
+            Some(&cancelled.to_string()),
+        )
+        .await?;
+    Ok(Json(progress_of(&state, &id).await?))
+}
+
+pub async fn progress_of(state: &AppState, id: &str) -> ApiResult<Progress> {
+    let project_status = state.store.project_org(id).await?.map(|_| ());
+    project_status.ok_or(ApiError::NotFound("project"))?;
+    let sections = state.store.sections(id).await?;
+    let tasks = state.store.project_tasks(id).await?;
+    let total = sections.len();
+    let done = sections
+        .iter()
+        .filter(|s| s.status == "done" || s.status == "approved")
+        .count();
+    let failed = sections.iter().filter(|s| s.status == "failed").count();
+    let running = sections.iter().filter(|s| s.status == "running").count();
+    let first_start = tasks.iter().map(|t| t.created_at).min();
+    let eta_seconds = match (first_start, done) {
+        (Some(start), d) if d > 0 && d < total => {
+            let per = (crate::store::now() - start) as f64 / d as f64;
+            Some((per * (total - d - failed) as f64).round() as i64)
+        }
+        _ => None,
+    };
+    let status = state.store.project_status(id).await?.unwrap_or_default();
+    Ok(Progress {
+        project_status: status,
+        total,
+        done,
+        failed,
+        running,
+        percent: if total == 0 {
+            0.0
+        } else {
+            (done as f64 * 1000.0 / total as f64).round() / 10.0
+        },
+        tokens_in: sections.iter().map(|s| s.tokens_in).sum(),
+        tokens_out: sections.iter().map(|s| s.tokens_out).sum(),
+        eta_seconds,
+        sections: sections
+            .into_iter()
+            .map(|s| SectionProgress {
+                section_id: s.section_id,
+                title: s.title,
+                status: s.status,
+                revision_count: s.revision_count,
+                error: s.error,
+            })
+            .collect(),
+    })
+}
+
+#[utoipa::path(get, path = "/api/projects/{id}/progress", responses((status = 200, body = Progress)))]
+pub async fn progress(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Progress>> {
+    owned_project(&state, &user, &id).await?;
+    Ok(Json(progress_of(&state, &id).await?))
+}
+
+/// `progress` events once a second until generation is no longer running.
+#[utoipa::path(get, path = "/api/projects/{id}/events", responses((status = 200, content_type = "text/event-stream")))]
+pub async fn events(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    owned_project(&state, &user, &id).await?;
+    let stream = async_stream::stream! {
+        loop {
+            match progress_of(&state, &id).await {
+                Ok(p) => {
+                    let finished = p.project_status != "generating";
+                    let data = serde_json::to_string(&p).unwrap_or_else(|_| "{}".into());
+                    yield Ok(Event::default().event("progress").data(data));
+                    if finished { break; }
+                }
+                Err(_) => yield Ok(Event::default().event("error").data("{\"error\":\"unavailable\"}")),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    };
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

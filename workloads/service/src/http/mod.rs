@@ -1,0 +1,163 @@
+//! The HTTP API (axum): one module per resource, a shared [`AppState`], one error type, and the middleware
+//! every response passes through (security headers, request metrics).
+
+pub mod auth;
+pub mod docs;
+pub mod documents;
+pub mod error;
+pub mod exports;
+pub mod generation;
+pub mod health;
+pub mod ledger;
+pub mod monitor;
+pub mod originality;
+pub mod projects;
+pub mod sections;
+pub mod ui;
+
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::queue::Queue;
+use crate::store::Store;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, patch, post};
+use axum::Router;
+use std::sync::Arc;
+use std::time::Instant;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub queue: Queue,
+    pub metrics: Arc<Metrics>,
+    pub keys: Arc<auth::Keys>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/users", post(auth::create_user))
+        .route("/api/projects", get(projects::list).post(projects::create))
+        .route(
+            "/api/projects/{id}",
+            get(projects::get)
+                .patch(projects::rename)
+                .delete(projects::delete),
+        )
+        .route("/api/audit", get(projects::audit))
+        .route(
+            "/api/projects/{id}/documents",
+            get(documents::list)
+                .post(documents::upload)
+                // The handler enforces MAX_FILE_SIZE itself (413 naming the limit); this bounds the whole body.
+                .layer(DefaultBodyLimit::max(
+                    state.settings.max_file_size as usize + (1 << 20),
+                )),
+        )
+        .route("/api/projects/{id}/ledger", get(ledger::get_ledger))
+        .route("/api/projects/{id}/ledger/{item}", patch(ledger::edit_item))
+        .route(
+            "/api/projects/{id}/outline",
+            get(ledger::get_outline).put(ledger::put_outline),
+        )
+        .route(
+            "/api/projects/{id}/outline/approve",
+            post(ledger::approve_outline),
+        )
+        .route("/api/projects/{id}/generation", post(generation::start))
+        .route(
+            "/api/projects/{id}/generation/cancel",
+            post(generation::cancel),
+        )
+        .route("/api/projects/{id}/progress", get(generation::progress))
+        .route("/api/projects/{id}/events", get(generation::events))
+        .route("/api/projects/{id}/sections", get(sections::list))
+        .route(
+            "/api/projects/{id}/sections/{section}",
+            get(sections::get).put(sections::edit),
+        )
+        .route(
+            "/api/projects/{id}/sections/{section}/regenerate",
+            post(sections::regenerate),
+        )
+        .route(
+            "/api/projects/{id}/sections/{section}/approve",
+            post(sections::approve),
+        )
+        .route("/api/projects/{id}/originality", get(originality::report))
+        .route("/api/projects/{id}/export/check", get(exports::check))
+        .route("/api/projects/{id}/exports", post(exports::create))
+        .route(
+            "/api/projects/{id}/exports/{export}",
+            get(exports::download),
+        )
+        .route("/api/monitor", get(monitor::view))
+        .route("/api/tasks/{id}/retry", post(monitor::retry));
+    let app = Router::new()
+        .merge(api)
+        .route("/", get(ui::index))
+        .route("/monitor", get(ui::monitor))
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/metrics", get(health::metrics))
+        .route("/docs", get(docs::page))
+        .route("/openapi.json", get(docs::openapi))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_metrics,
+        ));
+    with_security_headers(app).with_state(state)
+}
+
+/// The deployment guide's security headers, set here so they hold behind any ingress.
+fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
+    let headers: [(header::HeaderName, &'static str); 5] = [
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ),
+        (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+             script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+        ),
+    ];
+    headers.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
+}
+
+/// `http_request_duration_seconds{method,route,status}`: route is the matched pattern, never the raw path
+/// (ids in paths would explode the label cardinality).
+async fn record_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let response = next.run(request).await;
+    state.metrics.observe_http(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests;

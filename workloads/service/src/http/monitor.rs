@@ -1,0 +1,120 @@
+//! The task monitor (the guide's Flower): queue length, workers with heartbeats, failed tasks, and retry.
+
+use super::auth::AuthUser;
+use super::error::{ApiError, ApiResult};
+use super::AppState;
+use crate::queue::TaskQueue;
+use crate::store::accounts::Role;
+use crate::store::tasks::Task;
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Serialize;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WorkerView {
+    pub id: String,
+    pub host: String,
+    pub started_at: i64,
+    pub heartbeat_at: i64,
+    /// Seconds since the last heartbeat.
+    pub silent_for: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MonitorView {
+    pub queue: String,
+    pub queue_length: Option<u64>,
+    pub queued: i64,
+    pub running: i64,
+    pub failed: i64,
+    pub workers: Vec<WorkerView>,
+    pub failed_tasks: Vec<Task>,
+}
+
+#[utoipa::path(get, path = "/api/monitor", responses((status = 200, body = MonitorView)))]
+pub async fn view(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MonitorView>> {
+    user.require(&[Role::Supervisor, Role::BidManager])?;
+    let now = crate::store::now();
+    let workers = state
+        .store
+        .workers()
+        .await?
+        .into_iter()
+        .map(|(id, host, started_at, heartbeat_at)| WorkerView {
+            id,
+            host,
+            started_at,
+            heartbeat_at,
+            silent_for: now - heartbeat_at,
+        })
+        .collect();
+    // Only this organisation's failed tasks are listed.
+    let mut failed_tasks = Vec::new();
+    for task in state.store.failed_tasks(200).await? {
+        if state
+            .store
+            .project(&user.org_id, &task.project_id)
+            .await?
+            .is_some()
+        {
+            failed_tasks.push(task);
+        }
+    }
+    Ok(Json(MonitorView {
+        queue: state.queue.name().into(),
+        queue_length: state.queue.length().await.ok(),
+        queued: state.store.count_tasks("queued").await?,
+        running: state.store.count_tasks("running").await?,
+        failed: state.store.count_tasks("failed").await?,
+        workers,
+        failed_tasks,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/tasks/{id}/retry", responses((status = 202), (status = 409)))]
+pub async fn retry(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::http::StatusCode> {
+    user.require(&[Role::Supervisor, Role::BidManager])?;
+    let task = state
+        .store
+        .task(&id)
+        .await?
+        .ok_or(ApiError::NotFound("task"))?;
+    state
+        .store
+        .project(&user.org_id, &task.project_id)
+        .await?
+        .ok_or(ApiError::NotFound("task"))?;
+    if task.status != "failed" {
+        return Err(ApiError::Conflict(format!(
+            "only failed tasks can be retried (this one is {})",
+            task.status
+        )));
+    }
+    state.store.retry_task(&id).await?;
+    if let Some(section) = &task.section_id {
+        state
+            .store
+            .set_section_status(&task.project_id, section, "pending", None)
+            .await?;
+    }
+    state
+        .store
+        .set_project_status(&task.project_id, "generating")
+        .await?;
+    state.queue.enqueue(&id).await?;
+    state
+        .store
+        .audit(
+            Some(&user.org_id),
+            Some(&user.id),
+            "task.retried",
+            Some(&id),
+            None,
+        )
+        .await?;
+    Ok(axum::http::StatusCode::ACCEPTED)
+}

@@ -1,0 +1,860 @@
+//! The API over real TCP against SQLite and against PostgreSQL + Redis: the whole flow, the rules, organisation
+//! isolation, bad uploads, secrets and headers. Sections are written by the template writer (no LLM involved).
+
+use super::{router, AppState};
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::queue::local::LocalQueue;
+use crate::queue::redis_streams::RedisQueue;
+use crate::queue::Queue;
+use crate::store::accounts::Role;
+use crate::store::{testing, Store};
+use crate::worker::Worker;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+const JWT_SECRET: &str = "test-jwt-secret-0123456789-abcdefghijklmnop";
+const ADMIN_PASSWORD: &str = "admin-password-1";
+const EXAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/smart_campus_network.txt"
+);
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    state: AppState,
+    dir: PathBuf,
+    _shutdown: watch::Sender<bool>,
+}
+
+impl TestApp {
+    async fn start(store: Store, queue: Queue, extra: &[(&str, &str)]) -> TestApp {
+        let dir = std::env::temp_dir().join(format!("aibid-http-{}", crate::store::new_id()));
+        let uploads = dir.join("uploads").display().to_string();
+        let outputs = dir.join("outputs").display().to_string();
+        let mut pairs = vec![
+            ("UPLOAD_PATH", uploads.as_str()),
+            ("OUTPUT_PATH", outputs.as_str()),
+            ("JWT_SECRET", JWT_SECRET),
+        ];
+        pairs.extend_from_slice(extra);
+        let settings = Arc::new(Settings::from_pairs(&pairs).unwrap());
+        store
+            .ensure_first_admin("admin@example.com", ADMIN_PASSWORD)
+            .await
+            .unwrap();
+        let metrics = Arc::new(Metrics::new());
+        let state = AppState {
+            settings: settings.clone(),
+            store: store.clone(),
+            queue: queue.clone(),
+            metrics: metrics.clone(),
+            keys: Arc::new(super::auth::Keys::new(JWT_SECRET.as_bytes())),
+        };
+        let (tx, rx) = watch::channel(false);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let worker = Worker {
+            id: format!("test-{}", crate::store::new_id()),
+            store,
+            queue,
+            writer: crate::pipeline::section_writer(&settings).unwrap(),
+            metrics,
+            backoff: Duration::from_millis(50),
+            heartbeat_every: Duration::from_secs(1),
+        };
+        tokio::spawn(worker.run(2, rx));
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            state,
+            dir,
+            _shutdown: tx,
+        }
+    }
+
+    async fn login(&self, email: &str, password: &str) -> String {
+        let r = self
+            .client
+            .post(format!("{}/api/auth/login", self.base))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "login {email}");
+        r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn upload(
+        &self,
+        project: &str,
+        token: &str,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+        let response = self
+            .client
+            .post(format!("{}/api/projects/{project}/documents", self.base))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn wait_generated(&self, project: &str, token: &str) -> Value {
+        for _ in 0..600 {
+            let (_, progress) = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/api/projects/{project}/progress"),
+                    token,
+                    None,
+                )
+                .await;
+            if progress["project_status"] != "generating" {
+                return progress;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("generation of {project} did not finish within 60 s");
+    }
+
+    fn files_in(&self, sub: &str) -> usize {
+        std::fs::read_dir(self.dir.join(sub))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+}
+
+use reqwest::Method;
+
+/// Upload -> ledger -> outline -> approval -> generation -> review -> export, on any store and queue.
+async fn whole_flow(app: &TestApp) {
+    let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
+    let (status, project) = app
+        .call(
+            Method::POST,
+            "/api/projects",
+            &admin,
+            Some(json!({"name": "智慧校园网络"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = project["id"].as_str().unwrap().to_string();
+
+    let (status, uploaded) = app
+        .upload(
+            &id,
+            &admin,
+            "../../招标文件.txt",
+            std::fs::read(EXAMPLE).unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+    assert_eq!(uploaded["document"]["original_name"], "招标文件.txt");
+    assert!(uploaded["requirements"].as_u64().unwrap() > 10);
+    assert_eq!(app.files_in("uploads"), 1);
+
+    let (_, ledger) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/ledger"),
+            &admin,
+            None,
+        )
+        .await;
+    let first = ledger[0]["id"].as_str().unwrap().to_string();
+    let (status, _) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/projects/{id}/ledger/{first}"),
+            &admin,
+            Some(json!({"text": "人工修订的要求"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, early) = app
+        .call(
+            Method::POST,
+            &format!("/api/projects/{id}/generation"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "generation must wait for outline approval: {early}"
+    );
+
+    let (_, outline) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/outline"),
+            &admin,
+            None,
+        )
+        .await;
+    let version = outline["version"].as_i64().unwrap();
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/projects/{id}/outline/approve"),
+            &admin,
+            Some(json!({"version": version})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, started) = app
+        .call(
+            Method::POST,
+            &format!("/api/projects/{id}/generation"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+
+    let progress = app.wait_generated(&id, &admin).await;
+    assert_eq!(progress["project_status"], "generated", "{progress}");
+    assert_eq!(progress["percent"], 100.0);
+    let total = progress["total"].as_u64().unwrap();
+    assert_eq!(progress["done"].as_u64().unwrap(), total);
+
+    // Every section exactly once, with one generated version.
+    let (_, sections) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/sections"),
+            &admin,
+            None,
+        )
+        .await;
+    let sections = sections.as_array().unwrap().clone();
+    assert_eq!(sections.len() as u64, total);
+    assert!(sections
+        .iter()
+        .all(|s| s["version"] == 1 && s["text"].as_str().is_some_and(|t| !t.is_empty())));
+
+    // A specialist may approve up to three revisions; the fourth needs a supervisor.
+    let org = app
+        .state
+        .store
+        .user_by_email("admin@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .org_id;
+    app.state
+        .store
+        .create_user(
+            &org,
+            "tech@example.com",
+            "tech-password",
+            Role::TechnicalSpecialist,
+        )
+        .await
+        .unwrap();
+    let tech = app.login("tech@example.com", "tech-password").await;
+    let section = sections[0]["section_id"].as_str().unwrap().to_string();
+    for n in 1..=4 {
+        let (status, _) = app
+            .call(
+                Method::PUT,
+                &format!("/api/projects/{id}/sections/{section}"),
+                &tech,
+                Some(json!({"text": format!("第{n}次修订的正文。")})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, refused) = app
+        .call(
+            Method::POST,
+            &format!("/api/projects/{id}/sections/{section}/approve"),
+            &tech,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    let (status, approved) = app
+        .call(
+            Method::POST,
+            &format!("/api/projects/{id}/sections/{section}/approve"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(approved["status"], "approved");
+
+    let (status, originality) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/originality"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(originality.as_array().unwrap().len() as u64, total);
+
+    let (status, check) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/export/check"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{check}");
+    let (status, export) = app
+        .call(
+            Method::POST,
+            &format!("/api/projects/{id}/exports"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{export} / check: {check}");
+    let download = app
+        .client
+        .get(format!(
+            "{}{}",
+            app.base,
+            export["download"].as_str().unwrap()
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    let bytes = download.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"PK"), "a .docx is a zip");
+
+    let (_, audit) = app.call(Method::GET, "/api/audit", &admin, None).await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["action"].as_str())
+        .collect();
+    for action in [
+        "project.created",
+        "document.uploaded",
+        "outline.approved",
+        "generation.started",
+        "section.approved",
+        "export.created",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "audit log misses {action}: {actions:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn whole_flow_on_sqlite_with_the_in_process_queue() {
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[],
+    )
+    .await;
+    whole_flow(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn whole_flow_on_postgres_with_redis_streams() {
+    let redis = std::env::var("AIBID_TEST_REDIS_URL").unwrap_or_else(|_| {
+        panic!("AIBID_TEST_REDIS_URL is not set: run ./hack/test.sh (it starts Redis)")
+    });
+    let stream = format!("aibid-flow-{}", crate::store::new_id());
+    let queue = RedisQueue::connect(&redis, &stream, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let app = TestApp::start(testing::postgres().await, Queue::Redis(queue), &[]).await;
+    whole_flow(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn another_organisation_sees_nothing() {
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[],
+    )
+    .await;
+    let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
+    let (_, project) = app
+        .call(
+            Method::POST,
+            "/api/projects",
+            &admin,
+            Some(json!({"name": "A 的项目"})),
+        )
+        .await;
+    let id = project["id"].as_str().unwrap();
+    let (status, _) = app
+        .upload(id, &admin, "t.txt", std::fs::read(EXAMPLE).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let org_b = app.state.store.create_organisation("B 公司").await.unwrap();
+    app.state
+        .store
+        .create_user(&org_b, "b@example.com", "b-password", Role::Supervisor)
+        .await
+        .unwrap();
+    let intruder = app.login("b@example.com", "b-password").await;
+    for (method, path, body) in [
+        (Method::GET, format!("/api/projects/{id}"), None),
+        (
+            Method::PATCH,
+            format!("/api/projects/{id}"),
+            Some(json!({"name": "stolen"})),
+        ),
+        (Method::DELETE, format!("/api/projects/{id}"), None),
+        (Method::GET, format!("/api/projects/{id}/documents"), None),
+        (Method::GET, format!("/api/projects/{id}/ledger"), None),
+        (Method::GET, format!("/api/projects/{id}/outline"), None),
+        (Method::POST, format!("/api/projects/{id}/generation"), None),
+        (Method::GET, format!("/api/projects/{id}/sections"), None),
+        (Method::POST, format!("/api/projects/{id}/exports"), None),
+        (
+            Method::GET,
+            format!("/api/projects/{id}/exports/anything"),
+            None,
+        ),
+    ] {
+        let (status, body) = app.call(method.clone(), &path, &intruder, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {body}");
+    }
+    let (status, _) = app
+        .upload(id, &intruder, "x.txt", std::fs::read(EXAMPLE).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = app
+        .call(Method::GET, "/api/projects", &intruder, None)
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 0);
+    let (_, own) = app
+        .call(Method::GET, &format!("/api/projects/{id}"), &admin, None)
+        .await;
+    assert_eq!(own["name"], "A 的项目", "nothing of A changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_uploads_get_a_4xx_and_store_nothing() {
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[("MAX_FILE_SIZE", "64KiB")],
+    )
+    .await;
+    let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
+    let (_, project) = app
+        .call(
+            Method::POST,
+            "/api/projects",
+            &admin,
+            Some(json!({"name": "坏文件"})),
+        )
+        .await;
+    let id = project["id"].as_str().unwrap();
+    let png =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    let cases: Vec<(&str, Vec<u8>, StatusCode)> = vec![
+        ("empty.pdf", Vec::new(), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            "big.txt",
+            "招标".repeat(40_000).into_bytes(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        ("image.pdf", png, StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        (
+            "broken.pdf",
+            b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "broken.docx",
+            b"PK\x03\x04 this is not a real zip archive".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let (status, body) = app.upload(id, &admin, name, bytes).await;
+        assert_eq!(status, expected, "{name}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{name}: the error says what is wrong: {body}"
+        );
+    }
+    let (_, documents) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/documents"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(documents.as_array().unwrap().len(), 0);
+    assert_eq!(
+        app.files_in("uploads"),
+        0,
+        "no file stored for a refused upload"
+    );
+    let (_, ledger) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/ledger"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(ledger.as_array().unwrap().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_metrics_and_errors_never_leak_secrets() {
+    let llm_key = "sk-test-llm-key-that-must-not-leak";
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[("LLM_API_KEY", llm_key)],
+    )
+    .await;
+    let health = app
+        .client
+        .get(format!("{}/health", app.base))
+        .send()
+        .await
+        .unwrap();
+    for (name, value) in [
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+    ] {
+        assert_eq!(
+            health.headers().get(name).and_then(|v| v.to_str().ok()),
+            Some(value),
+            "{name}"
+        );
+    }
+    assert!(health.headers().contains_key("strict-transport-security"));
+    assert!(health.headers().contains_key("content-security-policy"));
+
+    let bad_login = app
+        .client
+        .post(format!("{}/api/auth/login", app.base))
+        .json(&json!({"email": "admin@example.com", "password": "wrong"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_login.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = bad_login.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized");
+
+    let unauthenticated = app
+        .client
+        .get(format!("{}/api/projects", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
+    let forged = app
+        .client
+        .get(format!("{}/api/projects", app.base))
+        .bearer_auth("eyJhbGciOiJIUzI1NiJ9.e30.forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+
+    let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
+    let mut seen = String::new();
+    for path in [
+        "/api/projects",
+        "/api/audit",
+        "/api/monitor",
+        "/ready",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+        "/",
+    ] {
+        let r = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        seen.push_str(&r.text().await.unwrap());
+    }
+    for secret in [JWT_SECRET, ADMIN_PASSWORD, llm_key] {
+        assert!(!seen.contains(secret), "a response contains a secret");
+    }
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("http_request_duration_seconds_count{method=\"GET\",route=\"/api/projects\",status=\"200\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("http_request_duration_seconds_bucket{"),
+        "the duration is a histogram"
+    );
+    for name in [
+        "http_requests_total",
+        "aibid_queue_length",
+        "process_resident_memory_bytes",
+    ] {
+        assert!(metrics.contains(name), "metric {name} missing");
+    }
+}
+
+/// A private PostgreSQL server for a test that stops and starts it (the shared one stays up for other tests).
+struct PrivatePostgres {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+}
+
+impl PrivatePostgres {
+    fn run(&self, program: &str, args: &[&str]) -> std::process::Output {
+        let path = self.bin.join(program);
+        let mut command = if is_root() {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&path);
+            c
+        } else {
+            std::process::Command::new(&path)
+        };
+        command
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn init() -> PrivatePostgres {
+        let bin = PathBuf::from(std::env::var("AIBID_TEST_PG_BIN").unwrap_or_else(|_| {
+            panic!("AIBID_TEST_PG_BIN is not set: run ./hack/test.sh (hack/env/postgres.sh exports it)")
+        }));
+        let dir = std::env::temp_dir().join(format!("aibid-pg-{}", crate::store::new_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        if is_root() {
+            let chown = std::process::Command::new("chown")
+                .arg("postgres")
+                .arg(&dir)
+                .status()
+                .unwrap();
+            assert!(chown.success());
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let pg = PrivatePostgres {
+            bin,
+            data: dir.join("data"),
+            port,
+        };
+        let data = pg.data.display().to_string();
+        let out = pg.run(
+            "initdb",
+            &["-D", &data, "-U", "aibid", "--auth=trust", "-E", "UTF8"],
+        );
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pg.start();
+        pg
+    }
+
+    fn start(&self) {
+        let data = self.data.display().to_string();
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={}",
+            self.port, data
+        );
+        let out = self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data,
+                "-w",
+                "-o",
+                &options,
+                "-l",
+                &format!("{data}/../log"),
+                "start",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn stop(&self) {
+        let out = self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data.display().to_string(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://aibid@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let _ = self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data.display().to_string(),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+        );
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_is_503_while_the_database_is_down_and_recovers_without_restart() {
+    let pg = PrivatePostgres::init();
+    let store = Store::connect(&pg.url(), 4).await.unwrap();
+    store.migrate().await.unwrap();
+    let app = TestApp::start(store, Queue::Local(LocalQueue::default()), &[]).await;
+    assert_eq!(ready(&app).await.status(), StatusCode::OK);
+
+    pg.stop();
+    let down = ready(&app).await;
+    assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = down.json().await.unwrap();
+    assert_eq!(body["database"], false);
+    let admin_login = app
+        .client
+        .post(format!("{}/api/auth/login", app.base))
+        .json(&json!({"email": "admin@example.com", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        admin_login.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a request needing the database answers 503, not 500"
+    );
+    assert_eq!(
+        app.client
+            .get(format!("{}/health", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK,
+        "liveness stays up"
+    );
+
+    pg.start();
+    let mut recovered = false;
+    for _ in 0..50 {
+        if ready(&app).await.status() == StatusCode::OK {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        recovered,
+        "/ready did not recover after the database came back"
+    );
+    app.login("admin@example.com", ADMIN_PASSWORD).await;
+}
+
+async fn ready(app: &TestApp) -> reqwest::Response {
+    app.client
+        .get(format!("{}/ready", app.base))
+        .send()
+        .await
+        .unwrap()
+}

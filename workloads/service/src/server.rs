@@ -1,0 +1,450 @@
+//! The service roles: `up` (everything in one process on embedded defaults), `api`, `worker`, `scheduler` and
+//! `migrate` (cluster mode). Each stops gracefully on SIGTERM or Ctrl-C: the API drains open requests, a worker
+//! finishes its current task.
+
+use crate::config::{LogFormat, Settings};
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+use crate::queue::local::LocalQueue;
+use crate::queue::redis_streams::RedisQueue;
+use crate::queue::{Queue, TaskQueue};
+use crate::store::Store;
+use crate::worker::Worker;
+use anyhow::Context;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Stream name of the section tasks in Redis.
+pub const TASK_STREAM: &str = "aibid:tasks";
+
+/// Options of the long-running roles that are not deployment settings.
+#[derive(clap::Args, Clone, Debug)]
+pub struct RoleOptions {
+    /// Seconds a delivery may stay silent before another worker reclaims it.
+    #[arg(long, default_value_t = 60)]
+    pub reclaim_after: u64,
+    /// Seconds between worker heartbeats.
+    #[arg(long, default_value_t = 5)]
+    pub heartbeat_every: u64,
+    /// Redis stream carrying the tasks (separate deployments or tests sharing one Redis use different names).
+    #[arg(long, default_value = TASK_STREAM)]
+    pub task_stream: String,
+}
+
+pub fn init_logging(settings: &Settings) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(format!("{},sqlx=warn", settings.log_level))
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match settings.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// A channel that turns true on SIGTERM or Ctrl-C.
+pub fn shutdown_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        tracing::info!("shutdown requested");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+async fn wait_for(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
+    Store::connect(&settings.database_url, settings.database_pool_size)
+        .await
+        .with_context(|| {
+            format!(
+                "DATABASE_URL {}",
+                crate::config::mask_url(&settings.database_url)
+            )
+        })
+}
+
+async fn redis_queue(settings: &Settings, options: &RoleOptions) -> anyhow::Result<Queue> {
+    let url = settings
+        .redis_url
+        .as_deref()
+        .context("REDIS_URL: required for this role (cluster mode)")?;
+    let queue = RedisQueue::connect(
+        url,
+        &options.task_stream,
+        Duration::from_secs(options.reclaim_after),
+    )
+    .await
+    .with_context(|| format!("REDIS_URL {}", crate::config::mask_url(url)))?;
+    Ok(Queue::Redis(queue))
+}
+
+async fn ensure_admin(settings: &Settings, store: &Store) -> anyhow::Result<()> {
+    match (&settings.admin_email, &settings.admin_password) {
+        (Some(email), Some(password)) => {
+            if store
+                .ensure_first_admin(email, password)
+                .await
+                .context("creating the first admin")?
+            {
+                tracing::info!(%email, "first admin created");
+            }
+        }
+        _ => tracing::info!("ADMIN_EMAIL/ADMIN_PASSWORD not set: no first admin is created"),
+    }
+    Ok(())
+}
+
+fn app_state(
+    settings: Arc<Settings>,
+    store: Store,
+    queue: Queue,
+    metrics: Arc<Metrics>,
+    jwt_secret: &str,
+) -> AppState {
+    AppState {
+        settings,
+        store,
+        queue,
+        metrics,
+        keys: Arc::new(http::auth::Keys::new(jwt_secret.as_bytes())),
+    }
+}
+
+async fn serve(state: AppState, port: u16, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
+        .await
+        .with_context(|| format!("cannot listen on port {port}"))?;
+    tracing::info!(port, "listening");
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(wait_for(shutdown))
+        .await?;
+    Ok(())
+}
+
+/// `aibid up`: SQLite, in-process queue, API + UI + workers + scheduler in one process.
+pub async fn up(settings: Settings, options: RoleOptions) -> anyhow::Result<()> {
+    let jwt_secret = settings.jwt_secret.clone().unwrap_or_else(random_secret);
+    let settings = Arc::new(settings);
+    let store = connect_store(&settings).await?;
+    store.migrate().await.context("database migration")?;
+    ensure_admin(&settings, &store).await?;
+    let queue = match &settings.redis_url {
+        Some(_) => redis_queue(&settings, &options).await?,
+        None => Queue::Local(LocalQueue::default()),
+    };
+    // The in-process queue is empty after a restart: unfinished work comes back from the database.
+    if let Queue::Local(_) = queue {
+        for task in store.unfinished_tasks().await? {
+            queue.enqueue(&task).await?;
+        }
+    }
+    let metrics = Arc::new(Metrics::new());
+    let shutdown = shutdown_signal();
+    let worker = build_worker(&settings, &store, &queue, &metrics, &options, "up")?;
+    let workers = tokio::spawn(worker.run(settings.worker_concurrency, shutdown.clone()));
+    let scheduler = tokio::spawn(scheduler_loop(
+        settings.clone(),
+        store.clone(),
+        queue.clone(),
+        metrics.clone(),
+        options.clone(),
+        shutdown.clone(),
+    ));
+    let state = app_state(settings.clone(), store, queue, metrics, &jwt_secret);
+    eprintln!(
+        "aibid is running: http://127.0.0.1:{}/ (API docs at /docs)",
+        settings.api_port
+    );
+    serve(state, settings.api_port, shutdown).await?;
+    let _ = workers.await;
+    let _ = scheduler.await;
+    Ok(())
+}
+
+/// `aibid api`: HTTP API and UI (also on UI_PORT and METRICS_PORT when those differ).
+pub async fn api(settings: Settings, options: RoleOptions) -> anyhow::Result<()> {
+    settings.require_cluster()?;
+    let jwt_secret = settings.jwt_secret.clone().unwrap_or_default();
+    let settings = Arc::new(settings);
+    let store = connect_store(&settings).await?;
+    if let Err(e) = ensure_admin(&settings, &store).await {
+        tracing::warn!(error = %format!("{e:#}"), "first admin not checked (database not ready?)");
+    }
+    let queue = redis_queue(&settings, &options).await?;
+    let state = app_state(
+        settings.clone(),
+        store,
+        queue,
+        Arc::new(Metrics::new()),
+        &jwt_secret,
+    );
+    let shutdown = shutdown_signal();
+    let mut ports = vec![settings.api_port];
+    for extra in [settings.ui_port, settings.metrics_port] {
+        if !ports.contains(&extra) {
+            ports.push(extra);
+        }
+    }
+    let servers: Vec<_> = ports
+        .into_iter()
+        .map(|p| tokio::spawn(serve(state.clone(), p, shutdown.clone())))
+        .collect();
+    for server in servers {
+        server.await.context("server task")??;
+    }
+    Ok(())
+}
+
+fn build_worker(
+    settings: &Settings,
+    store: &Store,
+    queue: &Queue,
+    metrics: &Arc<Metrics>,
+    options: &RoleOptions,
+    prefix: &str,
+) -> anyhow::Result<Worker> {
+    Ok(Worker {
+        id: format!("{prefix}-{}-{}", hostname(), std::process::id()),
+        store: store.clone(),
+        queue: queue.clone(),
+        writer: crate::pipeline::section_writer(settings)?,
+        metrics: metrics.clone(),
+        backoff: Duration::from_secs(2),
+        heartbeat_every: Duration::from_secs(options.heartbeat_every.max(1)),
+    })
+}
+
+/// `aibid worker`: consumes section tasks from Redis.
+pub async fn worker(settings: Settings, options: RoleOptions) -> anyhow::Result<()> {
+    let store = connect_store(&settings).await?;
+    let queue = redis_queue(&settings, &options).await?;
+    let metrics = Arc::new(Metrics::new());
+    let worker = build_worker(&settings, &store, &queue, &metrics, &options, "worker")?;
+    let shutdown = shutdown_signal();
+    let metrics_server = metrics_only_server(
+        metrics.clone(),
+        settings.metrics_enabled,
+        settings.metrics_port,
+        shutdown.clone(),
+    );
+    tokio::join!(
+        worker.run(settings.worker_concurrency, shutdown),
+        metrics_server
+    );
+    Ok(())
+}
+
+/// `aibid scheduler`: periodic jobs only.
+pub async fn scheduler(settings: Settings, options: RoleOptions) -> anyhow::Result<()> {
+    let settings = Arc::new(settings);
+    let store = connect_store(&settings).await?;
+    let queue = redis_queue(&settings, &options).await?;
+    let metrics = Arc::new(Metrics::new());
+    let shutdown = shutdown_signal();
+    let metrics_server = metrics_only_server(
+        metrics.clone(),
+        settings.metrics_enabled,
+        settings.metrics_port,
+        shutdown.clone(),
+    );
+    tokio::join!(
+        scheduler_loop(settings, store, queue, metrics, options, shutdown),
+        metrics_server
+    );
+    Ok(())
+}
+
+/// `aibid migrate`: applies the migrations and creates the first admin.
+pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let store = connect_store(&settings).await?;
+    store.migrate().await.context("database migration")?;
+    ensure_admin(&settings, &store).await?;
+    eprintln!("database is up to date");
+    Ok(())
+}
+
+async fn metrics_only_server(
+    metrics: Arc<Metrics>,
+    enabled: bool,
+    port: u16,
+    shutdown: watch::Receiver<bool>,
+) {
+    if !enabled {
+        return;
+    }
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move { metrics.render() }
+        }),
+    );
+    match tokio::net::TcpListener::bind(("0.0.0.0", port)).await {
+        Ok(listener) => {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(wait_for(shutdown))
+                .await;
+        }
+        Err(e) => tracing::warn!(port, error = %e, "metrics port not available"),
+    }
+}
+
+/// Every 15 s: re-enqueue tasks whose worker went silent, refresh gauges; every hour: retention cleanup.
+async fn scheduler_loop(
+    settings: Arc<Settings>,
+    store: Store,
+    queue: Queue,
+    metrics: Arc<Metrics>,
+    options: RoleOptions,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(15));
+    let mut last_cleanup = 0i64;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = wait_for(shutdown.clone()) => return,
+        }
+        if let Err(e) = scheduler_round(
+            &settings,
+            &store,
+            &queue,
+            &metrics,
+            &options,
+            &mut last_cleanup,
+        )
+        .await
+        {
+            tracing::warn!(error = %format!("{e:#}"), "scheduler round failed");
+        }
+    }
+}
+
+pub async fn scheduler_round(
+    settings: &Settings,
+    store: &Store,
+    queue: &Queue,
+    metrics: &Metrics,
+    options: &RoleOptions,
+    last_cleanup: &mut i64,
+) -> anyhow::Result<()> {
+    let now = crate::store::now();
+    for task in store
+        .stale_tasks(now - options.reclaim_after as i64)
+        .await?
+    {
+        tracing::info!(task = %task.id, worker = ?task.worker, "reclaiming a stale task");
+        store
+            .requeue_task(&task.id, "worker stopped sending heartbeats")
+            .await?;
+        queue.enqueue(&task.id).await?;
+    }
+    if let Ok(length) = queue.length().await {
+        metrics
+            .queue_length
+            .get_or_create(&crate::metrics::QueueLabels {
+                queue: queue.name().into(),
+            })
+            .set(length as i64);
+    }
+    for (status, count) in store.count_projects_by_status().await? {
+        metrics
+            .projects
+            .get_or_create(&crate::metrics::StatusLabels { status })
+            .set(count);
+    }
+    if now - *last_cleanup >= 3600 {
+        *last_cleanup = now;
+        let removed = retention_cleanup(settings, store, now).await?;
+        if removed > 0 {
+            tracing::info!(removed, "expired files removed");
+        }
+    }
+    Ok(())
+}
+
+/// Deletes uploaded and exported files older than RETENTION_DAYS (the rows stay, for the audit trail).
+pub async fn retention_cleanup(
+    settings: &Settings,
+    store: &Store,
+    now: i64,
+) -> anyhow::Result<usize> {
+    let cutoff = now - i64::from(settings.retention_days) * 86_400;
+    let mut removed = 0;
+    for (kind, name) in store.stored_files_older_than(cutoff).await? {
+        let dir = if kind == "upload" {
+            &settings.upload_path
+        } else {
+            &settings.output_path
+        };
+        if tokio::fs::remove_file(dir.join(&name)).await.is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into())
+}
+
+fn random_secret() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric.sample_string(&mut rand::rng(), 48)
+}
+
+/// Creates `count` no-op tasks in one benchmark project and enqueues them (for hack/bench-queue.sh).
+pub async fn bench_enqueue(
+    settings: Settings,
+    options: RoleOptions,
+    count: usize,
+) -> anyhow::Result<()> {
+    let store = connect_store(&settings).await?;
+    store.migrate().await.context("database migration")?;
+    let queue = redis_queue(&settings, &options).await?;
+    let org = store
+        .create_organisation(&format!("bench-{}", crate::store::new_id()))
+        .await?;
+    let user = store
+        .create_user(
+            &org,
+            &format!("{}@bench.invalid", crate::store::new_id()),
+            "bench-password",
+            crate::store::accounts::Role::BidManager,
+        )
+        .await?;
+    let project = store.create_project(&org, &user, "queue benchmark").await?;
+    let mut ids = Vec::with_capacity(count);
+    for _ in 0..count {
+        ids.push(store.create_task(&project.id, "noop", None).await?);
+    }
+    for id in &ids {
+        queue.enqueue(id).await?;
+    }
+    println!("{}", project.id);
+    Ok(())
+}

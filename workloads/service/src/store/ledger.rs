@@ -1,0 +1,129 @@
+//! Ledger items of a project. Users may edit an item's text; the extracted original is kept beside the edit,
+//! and a re-analysis never overwrites an edited item.
+
+use super::{now, DbError, Store};
+use aibid_tender::{Requirement, RequirementKind};
+use serde::Serialize;
+use sqlx::Row;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LedgerItem {
+    pub id: String,
+    pub kind: String,
+    pub text: String,
+    pub original_text: String,
+    pub marker: Option<String>,
+    pub points: Option<f64>,
+    pub category: Option<String>,
+    #[schema(value_type = Object)]
+    pub anchor: serde_json::Value,
+    pub edited_by: Option<String>,
+}
+
+fn kind_name(kind: RequirementKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+impl Store {
+    pub async fn save_ledger(
+        &self,
+        project_id: &str,
+        items: &[Requirement],
+    ) -> Result<(), DbError> {
+        let mut tx = self.pool.begin().await?;
+        for (position, item) in items.iter().enumerate() {
+            let anchor = serde_json::to_string(&item.anchor).unwrap_or_else(|_| "{}".into());
+            // Edited items keep the user's text; untouched ones follow the latest analysis.
+            sqlx::query(
+                "INSERT INTO ledger_items (project_id, item_id, kind, text, original_text, marker, points, category, \
+                 anchor_json, requirement_json, position) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (project_id, item_id) DO UPDATE SET original_text = excluded.original_text, \
+                 requirement_json = excluded.requirement_json, \
+                 kind = excluded.kind, marker = excluded.marker, points = excluded.points, \
+                 category = excluded.category, anchor_json = excluded.anchor_json, position = excluded.position, \
+                 text = CASE WHEN ledger_items.edited_by IS NULL THEN excluded.text ELSE ledger_items.text END",
+            )
+            .bind(project_id)
+            .bind(&item.id)
+            .bind(kind_name(item.kind))
+            .bind(&item.text)
+            .bind(&item.marker)
+            .bind(item.points)
+            .bind(&item.category)
+            .bind(anchor)
+            .bind(serde_json::to_string(item).unwrap_or_else(|_| "{}".into()))
+            .bind(position as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    pub async fn ledger(&self, project_id: &str) -> Result<Vec<LedgerItem>, DbError> {
+        let rows = sqlx::query(
+            "SELECT item_id, kind, text, original_text, marker, points, category, anchor_json, edited_by \
+             FROM ledger_items WHERE project_id = $1 ORDER BY position",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let anchor: String = r.try_get("anchor_json")?;
+                Ok(LedgerItem {
+                    id: r.try_get("item_id")?,
+                    kind: r.try_get("kind")?,
+                    text: r.try_get("text")?,
+                    original_text: r.try_get("original_text")?,
+                    marker: r.try_get("marker")?,
+                    points: r.try_get("points")?,
+                    category: r.try_get("category")?,
+                    anchor: serde_json::from_str(&anchor).unwrap_or(serde_json::Value::Null),
+                    edited_by: r.try_get("edited_by")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn edit_ledger_item(
+        &self,
+        project_id: &str,
+        item_id: &str,
+        text: &str,
+        user: &str,
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "UPDATE ledger_items SET text = $1, edited_by = $2, edited_at = $3 WHERE project_id = $4 AND item_id = $5",
+        )
+        .bind(text)
+        .bind(user)
+        .bind(now())
+        .bind(project_id)
+        .bind(item_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The ledger as the pipeline's type, with user edits applied.
+    pub async fn ledger_requirements(&self, project_id: &str) -> Result<Vec<Requirement>, DbError> {
+        let rows = sqlx::query(
+            "SELECT text, requirement_json FROM ledger_items WHERE project_id = $1 ORDER BY position",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let json: String = row.try_get("requirement_json")?;
+            let mut requirement: Requirement = serde_json::from_str(&json)
+                .map_err(|e| DbError::Protocol(format!("ledger item not readable: {e}")))?;
+            requirement.text = row.try_get("text")?;
+            out.push(requirement);
+        }
+        Ok(out)
+    }
+}

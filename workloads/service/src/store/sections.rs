@@ -1,0 +1,243 @@
+//! Proposal sections: status, content versions, review and revision count. A section has at most one generated
+//! result, however often its task runs (the insert is conditional on the section still waiting).
+
+use super::{now, DbError, Store};
+use serde::Serialize;
+use sqlx::Row;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Section {
+    pub section_id: String,
+    pub position: i64,
+    pub title: String,
+    /// pending, running, done, failed, approved
+    pub status: String,
+    pub revision_count: i64,
+    pub reviewer: Option<String>,
+    pub error: Option<String>,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub content: Option<String>,
+    pub version: Option<i64>,
+}
+
+impl Store {
+    /// Replaces the project's sections with a fresh pending set (a new generation run).
+    pub async fn reset_sections(
+        &self,
+        project_id: &str,
+        sections: &[(String, String)],
+    ) -> Result<(), DbError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM section_versions WHERE project_id = $1")
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sections WHERE project_id = $1")
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?;
+        for (position, (id, title)) in sections.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO sections (project_id, section_id, position, title, status) VALUES ($1, $2, $3, $4, 'pending')",
+            )
+            .bind(project_id)
+            .bind(id)
+            .bind(position as i64)
+            .bind(title)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Stores a generated section once. Returns false when the section already had a result (a task ran twice).
+    pub async fn record_generated_section(
+        &self,
+        project_id: &str,
+        section_id: &str,
+        content: &str,
+        tokens: (i64, i64),
+    ) -> Result<bool, DbError> {
+        let mut tx = self.pool.begin().await?;
+        let claimed = sqlx::query(
+            "UPDATE sections SET status = 'done', error = NULL, tokens_in = $1, tokens_out = $2 \
+             WHERE project_id = $3 AND section_id = $4 AND status IN ('pending', 'running', 'failed')",
+        )
+        .bind(tokens.0)
+        .bind(tokens.1)
+        .bind(project_id)
+        .bind(section_id)
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO section_versions (project_id, section_id, version, content, author, created_at) \
+             VALUES ($1, $2, (SELECT COALESCE(MAX(version), 0) + 1 FROM section_versions \
+             WHERE project_id = $1 AND section_id = $2), $3, 'generator', $4)",
+        )
+        .bind(project_id)
+        .bind(section_id)
+        .bind(content)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn set_section_status(
+        &self,
+        project_id: &str,
+        section_id: &str,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<(), DbError> {
+        sqlx::query("UPDATE sections SET status = $1, error = $2 WHERE project_id = $3 AND section_id = $4 AND status <> 'done'")
+            .bind(status)
+            .bind(error)
+            .bind(project_id)
+            .bind(section_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn sections(&self, project_id: &str) -> Result<Vec<Section>, DbError> {
+        let rows = sqlx::query(
+            "SELECT s.section_id, s.position, s.title, s.status, s.revision_count, s.reviewer, s.error, s.tokens_in, \
+             s.tokens_out, v.content, v.version FROM sections s LEFT JOIN section_versions v ON v.project_id = s.project_id \
+             AND v.section_id = s.section_id AND v.version = (SELECT MAX(version) FROM section_versions x \
+             WHERE x.project_id = s.project_id AND x.section_id = s.section_id) WHERE s.project_id = $1 ORDER BY s.position",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Section {
+                    section_id: r.try_get("section_id")?,
+                    position: r.try_get("position")?,
+                    title: r.try_get("title")?,
+                    status: r.try_get("status")?,
+                    revision_count: r.try_get("revision_count")?,
+                    reviewer: r.try_get("reviewer")?,
+                    error: r.try_get("error")?,
+                    tokens_in: r.try_get("tokens_in")?,
+                    tokens_out: r.try_get("tokens_out")?,
+                    content: r.try_get("content")?,
+                    version: r.try_get("version")?,
+                })
+            })
+            .collect()
+    }
+
+    /// A user's edit: a new content version, one more revision, review reset.
+    pub async fn edit_section(
+        &self,
+        project_id: &str,
+        section_id: &str,
+        content: &str,
+        user: &str,
+    ) -> Result<bool, DbError> {
+        let mut tx = self.pool.begin().await?;
+        let next: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(version), 0) + 1 AS next FROM section_versions WHERE project_id = $1 AND section_id = $2",
+        )
+        .bind(project_id)
+        .bind(section_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("next")?;
+        let updated = sqlx::query(
+            "UPDATE sections SET revision_count = revision_count + 1, status = 'done', reviewer = NULL, approved_at = NULL \
+             WHERE project_id = $1 AND section_id = $2",
+        )
+        .bind(project_id)
+        .bind(section_id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO section_versions (project_id, section_id, version, content, author, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(project_id)
+        .bind(section_id)
+        .bind(next)
+        .bind(content)
+        .bind(user)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Puts a section back to pending for a new generated version; counts as a revision.
+    pub async fn reopen_section(
+        &self,
+        project_id: &str,
+        section_id: &str,
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "UPDATE sections SET status = 'pending', revision_count = revision_count + 1, reviewer = NULL, \
+             approved_at = NULL WHERE project_id = $1 AND section_id = $2 AND status IN ('done', 'approved', 'failed')",
+        )
+        .bind(project_id)
+        .bind(section_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn approve_section(
+        &self,
+        project_id: &str,
+        section_id: &str,
+        reviewer: &str,
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "UPDATE sections SET status = 'approved', reviewer = $1, approved_at = $2 \
+             WHERE project_id = $3 AND section_id = $4 AND status IN ('done', 'approved')",
+        )
+        .bind(reviewer)
+        .bind(now())
+        .bind(project_id)
+        .bind(section_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Earlier section texts of the organisation's other projects (the originality report's reference set).
+    pub async fn org_section_texts_except(
+        &self,
+        org_id: &str,
+        project_id: &str,
+    ) -> Result<Vec<(String, String, String)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT p.name, s.title, v.content FROM section_versions v JOIN sections s ON s.project_id = v.project_id \
+             AND s.section_id = v.section_id JOIN projects p ON p.id = v.project_id WHERE p.org_id = $1 \
+             AND p.id <> $2 AND v.version = (SELECT MAX(version) FROM section_versions x WHERE x.project_id = v.project_id \
+             AND x.section_id = v.section_id)",
+        )
+        .bind(org_id)
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("name")?,
+                    r.try_get("title")?,
+                    r.try_get("content")?,
+                ))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,147 @@
+//! Store behaviour on both databases: the same assertions run on SQLite and on the real PostgreSQL.
+
+use super::accounts::Role;
+use super::testing;
+use super::Store;
+
+async fn isolation_and_idempotence(store: Store) {
+    let org_a = store.create_organisation("A 公司").await.unwrap();
+    let org_b = store.create_organisation("B 公司").await.unwrap();
+    let user_a = store
+        .create_user(&org_a, "a@example.com", "password-a", Role::BidManager)
+        .await
+        .unwrap();
+    let project = store
+        .create_project(&org_a, &user_a, "校园网")
+        .await
+        .unwrap();
+
+    assert!(store.project(&org_a, &project.id).await.unwrap().is_some());
+    assert!(
+        store.project(&org_b, &project.id).await.unwrap().is_none(),
+        "org B must not see org A's project"
+    );
+    assert!(!store
+        .rename_project(&org_b, &project.id, "stolen")
+        .await
+        .unwrap());
+    assert!(!store.delete_project(&org_b, &project.id).await.unwrap());
+    assert_eq!(store.list_projects(&org_b, 50, 0).await.unwrap().len(), 0);
+    assert_eq!(store.list_projects(&org_a, 50, 0).await.unwrap().len(), 1);
+
+    let user = store.user_by_email("A@EXAMPLE.COM").await.unwrap().unwrap();
+    assert!(user.password_matches("password-a"));
+    assert!(!user.password_matches("wrong"));
+
+    store
+        .reset_sections(
+            &project.id,
+            &[
+                ("S1".into(), "技术方案".into()),
+                ("S2".into(), "售后服务".into()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .record_generated_section(&project.id, "S1", "第一次", (10, 20))
+        .await
+        .unwrap());
+    assert!(!store
+        .record_generated_section(&project.id, "S1", "重复执行", (10, 20))
+        .await
+        .unwrap());
+    let sections = store.sections(&project.id).await.unwrap();
+    assert_eq!(sections[0].content.as_deref(), Some("第一次"));
+    assert_eq!(sections[0].version, Some(1));
+    assert_eq!(sections[1].status, "pending");
+
+    assert!(store
+        .edit_section(&project.id, "S1", "人工修改", &user_a)
+        .await
+        .unwrap());
+    let s1 = &store.sections(&project.id).await.unwrap()[0];
+    assert_eq!(
+        (s1.content.as_deref(), s1.version, s1.revision_count),
+        (Some("人工修改"), Some(2), 1)
+    );
+
+    let v1 = store
+        .save_outline(&project.id, "{\"sections\":[]}", Some(&user_a))
+        .await
+        .unwrap();
+    let v2 = store
+        .save_outline(&project.id, "{\"sections\":[1]}", Some(&user_a))
+        .await
+        .unwrap();
+    assert_eq!((v1, v2), (1, 2));
+    assert!(
+        !store
+            .approve_outline(&project.id, v1, &user_a)
+            .await
+            .unwrap(),
+        "a stale version cannot be approved"
+    );
+    assert!(store
+        .approve_outline(&project.id, v2, &user_a)
+        .await
+        .unwrap());
+
+    let task = store
+        .create_task(&project.id, "section", Some("S2"))
+        .await
+        .unwrap();
+    assert!(store.start_task(&task, "w1").await.unwrap().is_some());
+    store.finish_task(&task, "done", None).await.unwrap();
+    assert!(
+        store.start_task(&task, "w2").await.unwrap().is_none(),
+        "a finished task is not run again"
+    );
+
+    store
+        .audit(
+            Some(&org_a),
+            Some(&user_a),
+            "project.created",
+            Some(&project.id),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.audit_entries(&org_a, 10).await.unwrap().len(), 1);
+    assert_eq!(store.audit_entries(&org_b, 10).await.unwrap().len(), 0);
+
+    assert!(store
+        .ensure_first_admin("admin@example.com", "admin-password")
+        .await
+        .is_ok_and(|created| !created));
+}
+
+#[tokio::test]
+async fn sqlite_store_isolates_orgs_and_keeps_one_result_per_section() {
+    isolation_and_idempotence(testing::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_store_isolates_orgs_and_keeps_one_result_per_section() {
+    isolation_and_idempotence(testing::postgres().await).await;
+}
+
+#[tokio::test]
+async fn first_admin_is_created_once() {
+    let store = testing::sqlite().await;
+    assert!(store
+        .ensure_first_admin("admin@example.com", "admin-password")
+        .await
+        .unwrap());
+    assert!(!store
+        .ensure_first_admin("admin@example.com", "admin-password")
+        .await
+        .unwrap());
+    let admin = store
+        .user_by_email("admin@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(admin.role, Role::Supervisor);
+}

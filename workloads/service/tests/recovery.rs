@@ -1,0 +1,180 @@
+//! Durable work across process deaths: a worker process killed with SIGKILL in the middle of a generation, then a
+//! new worker: every section ends up written exactly once. Real PostgreSQL, real Redis, the real `aibid worker`
+//! binary; the LLM is the local fake server answering slowly so the kill lands mid-section.
+
+use aibid::queue::redis_streams::RedisQueue;
+use aibid::queue::TaskQueue;
+use aibid::store::accounts::Role;
+use aibid::store::testing;
+use aibid_proposal::testing::FakeLlm;
+use sqlx::Row;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const EXAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/smart_campus_network.txt"
+);
+
+fn start_worker(database_url: &str, redis_url: &str, llm_url: &str, stream: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_aibid"))
+        .args([
+            "worker",
+            "--reclaim-after",
+            "3",
+            "--heartbeat-every",
+            "1",
+            "--task-stream",
+            stream,
+        ])
+        .env("DATABASE_URL", database_url)
+        .env("REDIS_URL", redis_url)
+        .env("LLM_API_KEY", "sk-recovery-test")
+        .env("LLM_BASE_URL", llm_url)
+        .env("LLM_MAX_RETRIES", "0")
+        .env("WORKER_CONCURRENCY", "2")
+        .env("METRICS_ENABLED", "false")
+        .env("LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start aibid worker: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_loses_no_section_and_duplicates_none() {
+    let redis_url = std::env::var("AIBID_TEST_REDIS_URL").unwrap_or_else(|_| {
+        panic!("AIBID_TEST_REDIS_URL is not set: run ./hack/test.sh (it starts Redis)")
+    });
+    let (store, database_url) = testing::postgres_with_url().await;
+    let fake = FakeLlm::start().await.unwrap();
+    fake.set_delay(Duration::from_millis(700));
+
+    // A project with an approved outline and one queued task per section, as the API leaves it.
+    let org = store.create_organisation("恢复测试").await.unwrap();
+    let user = store
+        .create_user(&org, "r@example.com", "recovery-pw", Role::BidManager)
+        .await
+        .unwrap();
+    let project = store.create_project(&org, &user, "kill -9").await.unwrap();
+    let analysis =
+        aibid::pipeline::analyze_upload(&std::fs::read(EXAMPLE).unwrap(), 50 << 20).unwrap();
+    store
+        .insert_document(&aibid::store::documents::NewDocument {
+            project_id: &project.id,
+            original_name: "example.txt",
+            stored_name: "example-stored.txt",
+            format: &analysis.format,
+            size_bytes: 1,
+            sha256: "0",
+            pages: None,
+            analysis_json: &analysis.report.to_string(),
+            document_json: &serde_json::to_string(&analysis.document).unwrap(),
+            ledger_json: &serde_json::to_string(&analysis.ledger).unwrap(),
+        })
+        .await
+        .unwrap();
+    store
+        .save_ledger(&project.id, &analysis.ledger.requirements)
+        .await
+        .unwrap();
+    let version = store
+        .save_outline(
+            &project.id,
+            &serde_json::to_string(&analysis.outline).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .approve_outline(&project.id, version, &user)
+        .await
+        .unwrap());
+    let sections: Vec<(String, String)> = analysis
+        .outline
+        .sections
+        .iter()
+        .map(|s| (s.id.clone(), s.title.clone()))
+        .collect();
+    store.reset_sections(&project.id, &sections).await.unwrap();
+    let stream = format!("aibid-recovery-{}", aibid::store::new_id());
+    let queue = RedisQueue::connect(&redis_url, &stream, Duration::from_secs(3))
+        .await
+        .unwrap();
+    for (section, _) in &sections {
+        let task = store
+            .create_task(&project.id, "section", Some(section))
+            .await
+            .unwrap();
+        queue.enqueue(&task).await.unwrap();
+    }
+    store
+        .set_project_status(&project.id, "generating")
+        .await
+        .unwrap();
+
+    // First worker: kill it once it has finished some sections and is in the middle of others.
+    let mut first = start_worker(&database_url, &redis_url, &fake.base_url(), &stream);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while done_count(&store, &project.id).await < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the first worker wrote nothing in 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    first.kill().unwrap(); // SIGKILL: no chance to clean up or acknowledge
+    first.wait().unwrap();
+    let done_at_kill = done_count(&store, &project.id).await;
+    assert!(
+        done_at_kill < sections.len(),
+        "the kill must land mid-generation (all {} were done)",
+        sections.len()
+    );
+
+    // Second worker takes over the dead worker's unacknowledged deliveries and the rest of the queue.
+    let mut second = start_worker(&database_url, &redis_url, &fake.base_url(), &stream);
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while done_count(&store, &project.id).await < sections.len() {
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            panic!(
+                "generation did not complete after the restart: {}/{} done",
+                done_count(&store, &project.id).await,
+                sections.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+
+    let versions = sqlx::query(
+        "SELECT section_id, COUNT(*) AS n FROM section_versions WHERE project_id = $1 GROUP BY section_id",
+    )
+    .bind(&project.id)
+    .fetch_all(&store.pool)
+    .await
+    .unwrap();
+    assert_eq!(versions.len(), sections.len(), "every section is present");
+    for row in versions {
+        let n: i64 = row.try_get("n").unwrap();
+        let section: String = row.try_get("section_id").unwrap();
+        assert_eq!(n, 1, "section {section} stored {n} results");
+    }
+    assert_eq!(
+        queue.length().await.unwrap(),
+        0,
+        "every delivery acknowledged"
+    );
+}
+
+async fn done_count(store: &aibid::store::Store, project: &str) -> usize {
+    store
+        .sections(project)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|s| s.status == "done")
+        .count()
+}
