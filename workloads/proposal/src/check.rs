@@ -111,7 +111,7 @@ pub fn check_proposal(proposal: &Proposal, ledger: &RequirementLedger) -> CheckR
     let unanswered_mandatory: Vec<String> = ledger
         .requirements
         .iter()
-        .filter(|r| is_mandatory(r) && !answered_ids.contains(r.id.as_str()))
+        .filter(|r| is_mandatory(r, ledger) && !answered_ids.contains(r.id.as_str()))
         .map(|r| r.id.clone())
         .collect();
     let disqualification_unaddressed: Vec<String> = ledger
@@ -122,7 +122,7 @@ pub fn check_proposal(proposal: &Proposal, ledger: &RequirementLedger) -> CheckR
     let mandatory_total = ledger
         .requirements
         .iter()
-        .filter(|r| is_mandatory(r))
+        .filter(|r| is_mandatory(r, ledger))
         .count();
 
     let offered = |id: &str| {
@@ -330,6 +330,7 @@ mod tests {
                 ..Default::default()
             },
             requirements: vec![],
+            ..Default::default()
         };
         let found = fact_mismatches_in(
             "sec-1",
