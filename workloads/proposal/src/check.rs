@@ -86,11 +86,16 @@ pub fn check_proposal(proposal: &Proposal, ledger: &RequirementLedger) -> CheckR
                         .map(String::as_str)
                         .filter(|id| own.contains(id)),
                 );
-                fact_mismatches.extend(fact_mismatches_in(
-                    &result.section_id,
-                    &draft.text(),
-                    ledger,
-                ));
+                // Requirement texts quoted from the tender are not the bidder's statements: leave them out.
+                let mut own_text = draft.text();
+                for item in ledger
+                    .requirements
+                    .iter()
+                    .filter(|r| own.contains(r.id.as_str()))
+                {
+                    own_text = own_text.replace(item.text.trim(), "");
+                }
+                fact_mismatches.extend(fact_mismatches_in(&result.section_id, &own_text, ledger));
             }
             SectionStatus::Failed { error } => failed_sections.push(FailedSection {
                 section_id: result.section_id.clone(),
