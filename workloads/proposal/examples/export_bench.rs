@@ -77,6 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..Default::default()
         },
         requirements: vec![],
+        ..Default::default()
     };
     let outline = Outline {
         sections,

@@ -86,11 +86,16 @@ pub fn check_proposal(proposal: &Proposal, ledger: &RequirementLedger) -> CheckR
                         .map(String::as_str)
                         .filter(|id| own.contains(id)),
                 );
-                fact_mismatches.extend(fact_mismatches_in(
-                    &result.section_id,
-                    &draft.text(),
-                    ledger,
-                ));
+                // Requirement texts quoted from the tender are not the bidder's statements: leave them out.
+                let mut own_text = draft.text();
+                for item in ledger
+                    .requirements
+                    .iter()
+                    .filter(|r| own.contains(r.id.as_str()))
+                {
+                    own_text = own_text.replace(item.text.trim(), "");
+                }
+                fact_mismatches.extend(fact_mismatches_in(&result.section_id, &own_text, ledger));
             }
             SectionStatus::Failed { error } => failed_sections.push(FailedSection {
                 section_id: result.section_id.clone(),
@@ -111,7 +116,7 @@ pub fn check_proposal(proposal: &Proposal, ledger: &RequirementLedger) -> CheckR
     let unanswered_mandatory: Vec<String> = ledger
         .requirements
         .iter()
-        .filter(|r| is_mandatory(r) && !answered_ids.contains(r.id.as_str()))
+        .filter(|r| is_mandatory(r, ledger) && !answered_ids.contains(r.id.as_str()))
         .map(|r| r.id.clone())
         .collect();
     let disqualification_unaddressed: Vec<String> = ledger
@@ -122,7 +127,7 @@ pub fn check_proposal(proposal: &Proposal, ledger: &RequirementLedger) -> CheckR
     let mandatory_total = ledger
         .requirements
         .iter()
-        .filter(|r| is_mandatory(r))
+        .filter(|r| is_mandatory(r, ledger))
         .count();
 
     let offered = |id: &str| {
@@ -330,6 +335,7 @@ mod tests {
                 ..Default::default()
             },
             requirements: vec![],
+            ..Default::default()
         };
         let found = fact_mismatches_in(
             "sec-1",

@@ -84,7 +84,7 @@ impl Outline {
             } else if count > 1 {
                 assigned_twice.push(item.id.clone());
             }
-            if is_mandatory(item) {
+            if is_mandatory(item, ledger) {
                 mandatory_total += 1;
                 if count > 0 {
                     mandatory_assigned += 1;
@@ -117,12 +117,24 @@ impl Outline {
     }
 }
 
-/// Items a bid is rejected for when left unanswered: ★/▲/实质性 items and 废标 clauses.
-pub fn is_mandatory(item: &Requirement) -> bool {
-    matches!(
+/// Items a bid is rejected for when left unanswered: 实质性 items, 废标 clauses, and items carrying a marker
+/// the tender declares mandatory (in some tenders ★ only means "main parameter"; then it does not count).
+pub fn is_mandatory(item: &Requirement, ledger: &RequirementLedger) -> bool {
+    if matches!(
         item.kind,
         RequirementKind::Mandatory | RequirementKind::Disqualification
-    ) || item.marker.is_some()
+    ) {
+        return true;
+    }
+    match &item.marker {
+        Some(marker) => ledger
+            .markers
+            .iter()
+            .find(|m| &m.symbol == marker)
+            .map(|m| m.mandatory)
+            .unwrap_or(true),
+        None => false,
+    }
 }
 
 fn share(part: usize, whole: usize) -> f64 {
@@ -232,7 +244,18 @@ struct Part {
 
 /// Plans the outline for a tender. Deterministic; runs in well under a second on real tenders.
 pub fn plan_outline(doc: &TenderDocument, ledger: &RequirementLedger) -> Outline {
-    let prescribed = prescribed_format(doc);
+    // The ledger's reading of 投标文件组成 comes first; the heading tree is the fallback.
+    let prescribed = if ledger.response_format.len() >= 3 {
+        let mut seen = HashSet::new();
+        ledger
+            .response_format
+            .iter()
+            .map(|title| clean_title(title))
+            .filter(|title| !title.is_empty() && seen.insert(title.clone()))
+            .collect()
+    } else {
+        prescribed_format(doc)
+    };
     let source = if prescribed.is_empty() {
         OutlineSource::ScoringCategories
     } else {
@@ -581,6 +604,7 @@ mod tests {
                     "未按要求提交投标保证金的，投标无效",
                 ),
             ],
+            ..Default::default()
         }
     }
 
@@ -728,6 +752,37 @@ mod tests {
             outline.section_of("SC-001").map(|s| s.number.as_str()),
             Some("2.1")
         );
+    }
+
+    #[test]
+    fn the_ledgers_response_format_wins_and_marker_meanings_decide_what_is_mandatory() {
+        let mut ledger = sample_ledger();
+        ledger.response_format = vec![
+            "一、投标函".into(),
+            "二、资格证明文件".into(),
+            "三、技术部分".into(),
+        ];
+        let mut main_parameter = item("PA-002", RequirementKind::Parameter, "★内存≥256GB");
+        main_parameter.marker = Some("★".into());
+        ledger.requirements.push(main_parameter);
+        ledger.markers = vec![aibid_tender::MarkerMeaning {
+            symbol: "★".into(),
+            meaning: "主要性能参数".into(),
+            mandatory: false,
+        }];
+        let outline = plan_outline(&doc(vec![]), &ledger);
+        assert_eq!(outline.source, OutlineSource::PrescribedFormat);
+        let top: Vec<&str> = outline
+            .sections
+            .iter()
+            .filter(|s| s.level == 1)
+            .map(|s| s.title.as_str())
+            .collect();
+        assert_eq!(top[..3], ["投标函", "资格证明文件", "技术部分"]);
+        let coverage = outline.coverage(&ledger);
+        assert!(coverage.is_complete());
+        // MA-001 (kind mandatory) and DQ-001 count; the ★ main parameter does not.
+        assert_eq!(coverage.mandatory_total, 2);
     }
 
     #[test]

@@ -155,6 +155,7 @@ pub fn tender() -> (TenderDocument, RequirementLedger) {
                 "价格",
             ),
         ],
+        ..Default::default()
     };
     (document, ledger)
 }
