@@ -491,6 +491,20 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// Settings from `NAME=VALUE` pairs over the defaults only (no environment, no file): for tests and tools
+    /// that must not pick up the caller's environment.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut layers = Layers::default();
+        let owned: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        layers.command_line(&owned)?;
+        Settings::from_layers(&layers)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -629,19 +643,5 @@ mod tests {
                         .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
             })
             .collect()
-    }
-}
-
-impl Settings {
-    /// Settings from `NAME=VALUE` pairs over the defaults only (no environment, no file): for tests and tools
-    /// that must not pick up the caller's environment.
-    pub fn from_pairs(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let mut layers = Layers::default();
-        let owned: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        layers.command_line(&owned)?;
-        Settings::from_layers(&layers)
     }
 }
