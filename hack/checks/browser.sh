@@ -18,7 +18,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 (
   cd "$TMP/data"
   exec env -u LLM_API_KEY -u DATABASE_URL -u REDIS_URL API_PORT="$PORT" ADMIN_EMAIL=admin@example.com \
-    ADMIN_PASSWORD=browser-admin-pw LOG_LEVEL=warn "$ROOT/target/debug/aibid" up
+    ADMIN_PASSWORD=browser-admin-pw LOG_LEVEL=warn "${CARGO_TARGET_DIR:-$ROOT/target}/debug/aibid" up
 ) &
 AIBID_PID=$!
 trap 'kill $AIBID_PID 2>/dev/null || true; wait $AIBID_PID 2>/dev/null || true' EXIT

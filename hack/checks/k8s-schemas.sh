@@ -8,7 +8,7 @@ mkdir -p "$out"
 version=1.33.0
 
 cargo build -q -p aibid-operator
-operator=target/debug/aibid-operator
+operator="${CARGO_TARGET_DIR:-target}/debug/aibid-operator"
 failed=0
 check() {
   local file=$1
