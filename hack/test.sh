@@ -9,6 +9,8 @@ ROOT=$PWD
 export AIBID_CORPUS="${AIBID_CORPUS:-$ROOT/../shared/corpus}"
 export AIBID_SHARED="${AIBID_SHARED:-$ROOT/../shared}"
 export AIBID_TEST_TMP="${AIBID_TEST_TMP:-$(mktemp -d /tmp/aibid-test.XXXXXX)}"
+# Services started as other users (PostgreSQL runs as `postgres`) keep their data below it.
+chmod 755 "$AIBID_TEST_TMP"
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 
