@@ -9,8 +9,17 @@ ROUNDS="${ROUNDS:-5}"
 [[ -d "$CORPUS" ]] || { echo "ERROR: corpus not found at $CORPUS (set AIBID_CORPUS)" >&2; exit 1; }
 python3 -c "import pymupdf, docx" 2>/dev/null || python3 -m pip install -q pymupdf python-docx
 
-cargo build --release -q -p aibid-tender --example analyze_corpus
-OURS=target/release/examples/analyze_corpus
+cargo build --release -q -p aibid
+AIBID="${CARGO_TARGET_DIR:-target}/release/aibid"
+
+# One `aibid analyze` process per tender, as a user runs it; scanned PDFs end in the OCR-needed
+# error by design, so a non-zero exit is not a benchmark failure.
+analyze_all() {
+  local file
+  for file in "$1"/*.pdf "$1"/*.docx "$1"/*.txt; do
+    "$AIBID" analyze "$file" --json >/dev/null 2>&1 || true
+  done
+}
 
 PEER=$(mktemp /tmp/aibid-peer.XXXXXX.py)
 trap 'rm -f "$PEER"' EXIT
@@ -36,11 +45,11 @@ PY
 time_once() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-"$OURS" "$CORPUS"            # warm the page cache and show what was analysed
+analyze_all "$CORPUS"        # warm the page cache
 python3 "$PEER" "$CORPUS"
 ours=(); peer=()
 for ((i = 0; i < ROUNDS; i++)); do
-  ours+=("$(time_once "$OURS" "$CORPUS")")
+  ours+=("$(time_once analyze_all "$CORPUS")")
   peer+=("$(time_once python3 "$PEER" "$CORPUS")")
 done
 ours_median=$(printf '%s\n' "${ours[@]}" | median)

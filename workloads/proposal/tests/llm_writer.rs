@@ -97,11 +97,22 @@ async fn rate_limits_honour_retry_after_and_halve_the_concurrency_bound() {
         },
         FakeReply::Normal,
     ]);
-    let writer = LlmWriter::new(config(&fake)).expect("valid config");
+    let outcomes = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = outcomes.clone();
+    let writer = LlmWriter::new(config(&fake))
+        .expect("valid config")
+        .with_attempt_observer(Arc::new(move |outcome| {
+            seen.lock().expect("not poisoned").push(outcome)
+        }));
     writer
         .write(&request_for("SC-001"))
         .await
         .expect("retry after the wait succeeds");
+    assert_eq!(
+        *outcomes.lock().expect("not poisoned"),
+        ["rate_limited", "ok"],
+        "every attempt is reported, the retried one included"
+    );
     let gaps = gaps(&fake);
     assert_eq!(gaps.len(), 1);
     assert!(

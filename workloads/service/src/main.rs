@@ -1,5 +1,6 @@
 //! `aibid`: one binary, several roles. The pipeline on the command line (`analyze`, `generate`, `eval`), the
-//! service in one process (`up`) or as cluster roles (`api`, `worker`, `scheduler`, `migrate`), and `config check`.
+//! service in one process (`up`) or as cluster roles (`api`, `worker`, `scheduler`, `monitor`, `migrate`), and
+//! `config check`.
 
 use aibid::{cli, config, server};
 use clap::{Parser, Subcommand};
@@ -74,6 +75,13 @@ enum Command {
         #[command(flatten)]
         options: server::RoleOptions,
     },
+    /// The task monitor alone: queues, workers with heartbeats, failed tasks and retry (the guide's port 5555).
+    Monitor {
+        #[command(flatten)]
+        settings: SettingsArgs,
+        #[command(flatten)]
+        options: server::RoleOptions,
+    },
     /// Periodic jobs: reclaim stale tasks, retention cleanup, queue metrics.
     Scheduler {
         #[command(flatten)]
@@ -131,6 +139,9 @@ fn main() -> ExitCode {
         Command::Api { settings, options } => run_role(&settings, |s| server::api(s, options)),
         Command::Worker { settings, options } => {
             run_role(&settings, |s| server::worker(s, options))
+        }
+        Command::Monitor { settings, options } => {
+            run_role(&settings, |s| server::monitor(s, options))
         }
         Command::Scheduler { settings, options } => {
             run_role(&settings, |s| server::scheduler(s, options))

@@ -64,8 +64,12 @@ impl ProjectInputs {
     }
 }
 
-/// The LLM writer when LLM_API_KEY is set, the template writer otherwise.
-pub fn section_writer(settings: &Settings) -> anyhow::Result<Arc<dyn SectionWriter>> {
+/// The LLM writer when LLM_API_KEY is set, the template writer otherwise. With `metrics`, every LLM request
+/// (retries included) is counted in `aibid_llm_requests_total{provider,outcome}`.
+pub fn section_writer(
+    settings: &Settings,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
+) -> anyhow::Result<Arc<dyn SectionWriter>> {
     match &settings.llm_api_key {
         Some(key) => {
             let config = LlmConfig {
@@ -77,9 +81,21 @@ pub fn section_writer(settings: &Settings) -> anyhow::Result<Arc<dyn SectionWrit
                 max_concurrency: settings.worker_concurrency,
                 ..LlmConfig::default()
             };
-            Ok(Arc::new(LlmWriter::new(config).map_err(|e| {
-                anyhow::anyhow!("LLM_API_KEY/LLM_BASE_URL: {e}")
-            })?))
+            let mut writer = LlmWriter::new(config)
+                .map_err(|e| anyhow::anyhow!("LLM_API_KEY/LLM_BASE_URL: {e}"))?;
+            if let Some(metrics) = metrics {
+                let provider = settings.llm_provider.clone();
+                writer = writer.with_attempt_observer(Arc::new(move |outcome| {
+                    metrics
+                        .llm_requests
+                        .get_or_create(&crate::metrics::LlmLabels {
+                            provider: provider.clone(),
+                            outcome: outcome.into(),
+                        })
+                        .inc();
+                }));
+            }
+            Ok(Arc::new(writer))
         }
         None => Ok(Arc::new(TemplateWriter)),
     }

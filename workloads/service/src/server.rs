@@ -135,11 +135,19 @@ fn app_state(
 }
 
 async fn serve(state: AppState, port: u16, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    serve_router(http::router(state), port, shutdown).await
+}
+
+async fn serve_router(
+    router: axum::Router,
+    port: u16,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
         .await
         .with_context(|| format!("cannot listen on port {port}"))?;
     tracing::info!(port, "listening");
-    axum::serve(listener, http::router(state))
+    axum::serve(listener, router)
         .with_graceful_shutdown(wait_for(shutdown))
         .await?;
     Ok(())
@@ -219,6 +227,42 @@ pub async fn api(settings: Settings, options: RoleOptions) -> anyhow::Result<()>
     Ok(())
 }
 
+/// `aibid monitor`: the task-monitor page and its API only (queues, workers, failed tasks, retry), on API_PORT and
+/// METRICS_PORT; the operator publishes it on the guide's port 5555.
+pub async fn monitor(settings: Settings, options: RoleOptions) -> anyhow::Result<()> {
+    settings.require_cluster()?;
+    let jwt_secret = settings.jwt_secret.clone().unwrap_or_default();
+    let settings = Arc::new(settings);
+    let store = connect_store(&settings).await?;
+    let queue = redis_queue(&settings, &options).await?;
+    let state = app_state(
+        settings.clone(),
+        store,
+        queue,
+        Arc::new(Metrics::new()),
+        &jwt_secret,
+    );
+    let shutdown = shutdown_signal();
+    let mut ports = vec![settings.api_port];
+    if settings.metrics_port != settings.api_port {
+        ports.push(settings.metrics_port);
+    }
+    let servers: Vec<_> = ports
+        .into_iter()
+        .map(|p| {
+            tokio::spawn(serve_router(
+                http::monitor_router(state.clone()),
+                p,
+                shutdown.clone(),
+            ))
+        })
+        .collect();
+    for server in servers {
+        server.await.context("server task")??;
+    }
+    Ok(())
+}
+
 fn build_worker(
     settings: &Settings,
     store: &Store,
@@ -231,7 +275,7 @@ fn build_worker(
         id: format!("{prefix}-{}-{}", hostname(), std::process::id()),
         store: store.clone(),
         queue: queue.clone(),
-        writer: crate::pipeline::section_writer(settings)?,
+        writer: crate::pipeline::section_writer(settings, Some(metrics.clone()))?,
         metrics: metrics.clone(),
         backoff: Duration::from_secs(2),
         heartbeat_every: Duration::from_secs(options.heartbeat_every.max(1)),

@@ -253,3 +253,35 @@ fn config_check_masks_secrets_and_names_bad_settings() {
     assert!(!bad.status.success());
     assert!(text(&bad).1.contains("JWT_SECRET"));
 }
+
+/// Every role the operator starts pods with (`role: "..."` in operator/src/render) is an `aibid` subcommand, so no
+/// rendered pod crash-loops on "unrecognized subcommand".
+#[test]
+fn every_role_the_operator_renders_is_a_subcommand() {
+    let render = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../operator/src/render");
+    let mut roles = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&render).expect("operator/src/render is readable") {
+        let text = std::fs::read_to_string(entry.expect("directory entry").path())
+            .expect("render module is readable");
+        for rest in text.split("role: \"").skip(1) {
+            if let Some((role, _)) = rest.split_once('"') {
+                roles.insert(role.to_string());
+            }
+        }
+    }
+    assert!(
+        roles.len() >= 5,
+        "expected api, worker, scheduler, monitor and migrate in operator/src/render, found {roles:?}"
+    );
+    for role in &roles {
+        let out = aibid()
+            .args([role.as_str(), "--help"])
+            .output()
+            .expect("aibid runs");
+        assert!(
+            out.status.success(),
+            "the operator renders pods running `aibid {role}`, which aibid does not know: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -16,7 +16,24 @@ const EXAMPLE: &str = concat!(
     "/../../examples/smart_campus_network.txt"
 );
 
-fn start_worker(database_url: &str, redis_url: &str, llm_url: &str, stream: &str) -> Child {
+/// `metrics_port`: where the worker serves /metrics, or None for no metrics server.
+fn start_worker(
+    database_url: &str,
+    redis_url: &str,
+    llm_url: &str,
+    stream: &str,
+    metrics_port: Option<u16>,
+) -> Child {
+    let metrics = match metrics_port {
+        Some(port) => [
+            ("METRICS_ENABLED", "true".to_string()),
+            ("METRICS_PORT", port.to_string()),
+        ],
+        None => [
+            ("METRICS_ENABLED", "false".to_string()),
+            ("METRICS_PORT", "9090".to_string()),
+        ],
+    };
     Command::new(env!("CARGO_BIN_EXE_aibid"))
         .args([
             "worker",
@@ -33,7 +50,7 @@ fn start_worker(database_url: &str, redis_url: &str, llm_url: &str, stream: &str
         .env("LLM_BASE_URL", llm_url)
         .env("LLM_MAX_RETRIES", "0")
         .env("WORKER_CONCURRENCY", "2")
-        .env("METRICS_ENABLED", "false")
+        .envs(metrics)
         .env("LOG_LEVEL", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -50,7 +67,111 @@ async fn a_killed_worker_loses_no_section_and_duplicates_none() {
     let fake = FakeLlm::start().await.unwrap();
     fake.set_delay(Duration::from_millis(700));
 
-    // A project with an approved outline and one queued task per section, as the API leaves it.
+    let (project, sections, stream, queue) = queued_project(&store, &redis_url).await;
+
+    // First worker: kill it once it has finished some sections and is in the middle of others.
+    let mut first = start_worker(&database_url, &redis_url, &fake.base_url(), &stream, None);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while done_count(&store, &project.id).await < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the first worker wrote nothing in 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    first.kill().unwrap(); // SIGKILL: no chance to clean up or acknowledge
+    first.wait().unwrap();
+    let done_at_kill = done_count(&store, &project.id).await;
+    assert!(
+        done_at_kill < sections.len(),
+        "the kill must land mid-generation (all {} were done)",
+        sections.len()
+    );
+
+    // Second worker takes over the dead worker's unacknowledged deliveries and the rest of the queue.
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let mut second = start_worker(
+        &database_url,
+        &redis_url,
+        &fake.base_url(),
+        &stream,
+        Some(metrics_port),
+    );
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while done_count(&store, &project.id).await < sections.len() {
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            panic!(
+                "generation did not complete after the restart: {}/{} done",
+                done_count(&store, &project.id).await,
+                sections.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Every LLM request the worker made is counted with its provider and outcome.
+    let metrics = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ok_requests: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("aibid_llm_requests_total{") && l.contains("outcome=\"ok\""))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no aibid_llm_requests_total{{outcome=\"ok\"}} in:\n{metrics}"));
+    assert!(
+        ok_requests >= 1.0,
+        "{ok_requests} successful LLM requests counted"
+    );
+    second.kill().unwrap();
+    second.wait().unwrap();
+
+    let versions = sqlx::query(
+        "SELECT section_id, COUNT(*) AS n FROM section_versions WHERE project_id = $1 GROUP BY section_id",
+    )
+    .bind(&project.id)
+    .fetch_all(&store.pool)
+    .await
+    .unwrap();
+    assert_eq!(versions.len(), sections.len(), "every section is present");
+    for row in versions {
+        let n: i64 = row.try_get("n").unwrap();
+        let section: String = row.try_get("section_id").unwrap();
+        assert_eq!(n, 1, "section {section} stored {n} results");
+    }
+    assert_eq!(
+        queue.length().await.unwrap(),
+        0,
+        "every delivery acknowledged"
+    );
+}
+
+async fn done_count(store: &aibid::store::Store, project: &str) -> usize {
+    store
+        .sections(project)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|s| s.status == "done")
+        .count()
+}
+
+/// A project with an approved outline and one queued task per section, as the API leaves it.
+async fn queued_project(
+    store: &aibid::store::Store,
+    redis_url: &str,
+) -> (
+    aibid::store::projects::Project,
+    Vec<(String, String)>,
+    String,
+    RedisQueue,
+) {
     let org = store.create_organisation("恢复测试").await.unwrap();
     let user = store
         .create_user(&org, "r@example.com", "recovery-pw", Role::BidManager)
@@ -98,7 +219,7 @@ async fn a_killed_worker_loses_no_section_and_duplicates_none() {
         .collect();
     store.reset_sections(&project.id, &sections).await.unwrap();
     let stream = format!("aibid-recovery-{}", aibid::store::new_id());
-    let queue = RedisQueue::connect(&redis_url, &stream, Duration::from_secs(3))
+    let queue = RedisQueue::connect(redis_url, &stream, Duration::from_secs(3))
         .await
         .unwrap();
     for (section, _) in &sections {
@@ -113,68 +234,77 @@ async fn a_killed_worker_loses_no_section_and_duplicates_none() {
         .await
         .unwrap();
 
-    // First worker: kill it once it has finished some sections and is in the middle of others.
-    let mut first = start_worker(&database_url, &redis_url, &fake.base_url(), &stream);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while done_count(&store, &project.id).await < 2 {
+    (project, sections, stream, queue)
+}
+
+/// SIGTERM (what Kubernetes sends on a rollout): the worker stops taking new tasks, finishes the sections it is
+/// writing, stores and acknowledges them, and exits 0; the rest stays queued for the next worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_worker_finish_its_sections_and_exit_cleanly() {
+    let redis_url = std::env::var("AIBID_TEST_REDIS_URL").unwrap_or_else(|_| {
+        panic!("AIBID_TEST_REDIS_URL is not set: run ./hack/test.sh (it starts Redis)")
+    });
+    let (store, database_url) = testing::postgres_with_url().await;
+    let fake = FakeLlm::start().await.unwrap();
+    fake.set_delay(Duration::from_millis(1500));
+    let (project, sections, stream, queue) = queued_project(&store, &redis_url).await;
+
+    let mut worker = start_worker(&database_url, &redis_url, &fake.base_url(), &stream, None);
+    // Wait until the worker is inside a section (a task is running), then ask it to stop.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while running_count(&store, &project.id).await == 0 {
         assert!(
             Instant::now() < deadline,
-            "the first worker wrote nothing in 120 s"
+            "the worker started no section in 60 s"
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    first.kill().unwrap(); // SIGKILL: no chance to clean up or acknowledge
-    first.wait().unwrap();
-    let done_at_kill = done_count(&store, &project.id).await;
+    let status = Command::new("kill")
+        .args(["-TERM", &worker.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let exit = loop {
+        if let Some(exit) = worker.try_wait().unwrap() {
+            break exit;
+        }
+        if Instant::now() > deadline {
+            let _ = worker.kill();
+            panic!("the worker did not exit within 60 s of SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(exit.success(), "worker exit after SIGTERM: {exit}");
+
+    let done = done_count(&store, &project.id).await;
     assert!(
-        done_at_kill < sections.len(),
-        "the kill must land mid-generation (all {} were done)",
+        done >= 1,
+        "the section in progress at SIGTERM was finished and stored"
+    );
+    assert!(
+        done < sections.len(),
+        "a stopping worker takes no new sections ({done}/{} done)",
         sections.len()
     );
-
-    // Second worker takes over the dead worker's unacknowledged deliveries and the rest of the queue.
-    let mut second = start_worker(&database_url, &redis_url, &fake.base_url(), &stream);
-    let deadline = Instant::now() + Duration::from_secs(240);
-    while done_count(&store, &project.id).await < sections.len() {
-        if Instant::now() > deadline {
-            let _ = second.kill();
-            panic!(
-                "generation did not complete after the restart: {}/{} done",
-                done_count(&store, &project.id).await,
-                sections.len()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    second.kill().unwrap();
-    second.wait().unwrap();
-
-    let versions = sqlx::query(
-        "SELECT section_id, COUNT(*) AS n FROM section_versions WHERE project_id = $1 GROUP BY section_id",
-    )
-    .bind(&project.id)
-    .fetch_all(&store.pool)
-    .await
-    .unwrap();
-    assert_eq!(versions.len(), sections.len(), "every section is present");
-    for row in versions {
-        let n: i64 = row.try_get("n").unwrap();
-        let section: String = row.try_get("section_id").unwrap();
-        assert_eq!(n, 1, "section {section} stored {n} results");
-    }
+    assert_eq!(
+        running_count(&store, &project.id).await,
+        0,
+        "nothing is left half-written"
+    );
     assert_eq!(
         queue.length().await.unwrap(),
-        0,
-        "every delivery acknowledged"
+        (sections.len() - done) as u64,
+        "finished sections were acknowledged; the rest wait on the queue"
     );
 }
 
-async fn done_count(store: &aibid::store::Store, project: &str) -> usize {
+async fn running_count(store: &aibid::store::Store, project: &str) -> usize {
     store
         .sections(project)
         .await
         .unwrap()
         .iter()
-        .filter(|s| s.status == "done")
+        .filter(|s| s.status == "running")
         .count()
 }

@@ -71,7 +71,12 @@ pub struct LlmWriter {
     client: reqwest::Client,
     limit: Arc<AdaptiveLimit>,
     total: Mutex<Usage>,
+    on_attempt: Option<AttemptObserver>,
 }
+
+/// Told the outcome of every HTTP attempt ("ok", "timeout", "rate_limited", "server_error", "client_error",
+/// "transport", "malformed"), so a service can count requests and errors (retries included) in its metrics.
+pub type AttemptObserver = Arc<dyn Fn(&'static str) + Send + Sync>;
 
 /// How one HTTP attempt ended when it did not succeed.
 enum Failure {
@@ -119,7 +124,14 @@ impl LlmWriter {
             client,
             limit,
             total: Mutex::new(Usage::default()),
+            on_attempt: None,
         })
+    }
+
+    /// Calls `observer` with the outcome of every HTTP attempt.
+    pub fn with_attempt_observer(mut self, observer: AttemptObserver) -> LlmWriter {
+        self.on_attempt = Some(observer);
+        self
     }
 
     /// Tokens spent by this writer so far, over all sections.
@@ -158,6 +170,9 @@ impl LlmWriter {
                 let _permit = self.limit.acquire().await;
                 self.attempt(&body).await
             };
+            if let Some(observe) = &self.on_attempt {
+                observe(attempt_outcome(&outcome));
+            }
             match outcome {
                 Ok(completion) => {
                     self.limit.on_success();
@@ -300,6 +315,21 @@ impl SectionWriter for LlmWriter {
         let mut draft = draft_from_answer(request, &content);
         draft.usage = usage;
         Ok(draft)
+    }
+}
+
+fn attempt_outcome(outcome: &Result<Completion, Failure>) -> &'static str {
+    let error = match outcome {
+        Ok(_) => return "ok",
+        Err(Failure::Retryable { error, .. } | Failure::Fatal(error)) => error,
+    };
+    match error {
+        WriteError::Timeout(_) => "timeout",
+        WriteError::Http { status: 429, .. } => "rate_limited",
+        WriteError::Http { status, .. } if *status >= 500 => "server_error",
+        WriteError::Http { .. } => "client_error",
+        WriteError::Transport(_) => "transport",
+        _ => "malformed",
     }
 }
 

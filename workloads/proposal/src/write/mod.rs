@@ -5,7 +5,7 @@ mod limit;
 mod llm;
 mod template;
 
-pub use llm::{LlmConfig, LlmWriter};
+pub use llm::{AttemptObserver, LlmConfig, LlmWriter};
 pub use template::TemplateWriter;
 
 use crate::content::ContentBlock;

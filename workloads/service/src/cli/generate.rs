@@ -40,7 +40,7 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         overrides.push(("LLM_MODEL".to_string(), model.clone()));
     }
     let settings = config::load(None, &overrides).context("invalid configuration")?;
-    let writer = section_writer(&settings)?;
+    let writer = section_writer(&settings, None)?;
 
     let (document, ledger) = super::read_tender(&args.file)?;
     let outline = plan_outline(&document, &ledger);

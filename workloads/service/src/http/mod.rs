@@ -115,6 +115,28 @@ pub fn router(state: AppState) -> Router {
     with_security_headers(app).with_state(state)
 }
 
+/// The task monitor on its own (the `monitor` role, the guide's Flower on 5555): the monitor page, the login it
+/// needs, the queue/worker view and task retry, and the probes. Projects, uploads and generation stay on `api`.
+pub fn monitor_router(state: AppState) -> Router {
+    let app = Router::new()
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/monitor") }),
+        )
+        .route("/monitor", get(ui::monitor))
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/monitor", get(monitor::view))
+        .route("/api/tasks/{id}/retry", post(monitor::retry))
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/metrics", get(health::metrics))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_metrics,
+        ));
+    with_security_headers(app).with_state(state)
+}
+
 /// The deployment guide's security headers, set here so they hold behind any ingress.
 fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
     let headers: [(header::HeaderName, &'static str); 5] = [

@@ -65,7 +65,7 @@ impl TestApp {
             id: format!("test-{}", crate::store::new_id()),
             store,
             queue,
-            writer: crate::pipeline::section_writer(&settings).unwrap(),
+            writer: crate::pipeline::section_writer(&settings, Some(metrics.clone())).unwrap(),
             metrics,
             backoff: Duration::from_millis(50),
             heartbeat_every: Duration::from_secs(1),
@@ -857,4 +857,56 @@ async fn ready(app: &TestApp) -> reqwest::Response {
         .send()
         .await
         .unwrap()
+}
+
+/// The `monitor` role's router: its own login, the monitor view and the probes, and nothing of the project API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_role_serves_the_monitor_and_not_the_project_api() {
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[],
+    )
+    .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let monitor_app = super::monitor_router(app.state.clone());
+    tokio::spawn(async move { axum::serve(listener, monitor_app).await });
+    let monitor = TestApp {
+        base,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        state: app.state.clone(),
+        dir: app.dir.clone(),
+        _shutdown: watch::channel(false).0,
+    };
+
+    let root = monitor.client.get(&monitor.base).send().await.unwrap();
+    assert!(root.status().is_redirection(), "/ is {}", root.status());
+    assert_eq!(root.headers()["location"], "/monitor");
+    let page = monitor
+        .client
+        .get(format!("{}/monitor", monitor.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("任务监控"));
+
+    let (status, _) = monitor.call(Method::GET, "/api/monitor", "", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let token = monitor.login("admin@example.com", ADMIN_PASSWORD).await;
+    let (status, view) = monitor
+        .call(Method::GET, "/api/monitor", &token, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert!(view["workers"].is_array(), "{view}");
+    let (status, _) = monitor
+        .call(Method::GET, "/api/projects", &token, None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = monitor.call(Method::GET, "/ready", "", None).await;
+    assert_eq!(status, StatusCode::OK);
 }
