@@ -618,7 +618,9 @@ mod tests {
                 path.display()
             )
         });
-        let operator: std::collections::BTreeSet<&str> = quoted_upper_names(&text);
+        // The operator's own tests (which read this crate's list) are not part of what it renders.
+        let rendered = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let operator: std::collections::BTreeSet<&str> = quoted_upper_names(rendered);
         let service: std::collections::BTreeSet<&str> = ENV_VARS.iter().copied().collect();
         let not_read: Vec<_> = operator.difference(&service).collect();
         let not_rendered: Vec<_> = service.difference(&operator).collect();
