@@ -42,6 +42,9 @@ static REVIEW_CONTEXT: LazyLock<Regex> =
 
 pub fn extract(lines: &[Line], warnings: &mut Vec<String>) -> Vec<Found> {
     let mut items = raw_items(lines, warnings);
+    if !items.is_empty() && !items.iter().any(is_price_item) {
+        items.extend(price_formula_item(lines));
+    }
     for item in &mut items {
         item.category = Some(normalized_category(item.category.as_deref(), &item.text).to_owned());
     }
@@ -83,6 +86,47 @@ pub fn normalized_category(group: Option<&str>, text: &str) -> &'static str {
     } else {
         "其他"
     }
+}
+
+fn is_price_item(item: &Found) -> bool {
+    normalized_category(item.category.as_deref(), &item.text) == "价格"
+}
+
+/// "价格分=(1-价格调整系数x|1-评标价/基准值|)x100": the price score's maximum is the formula's
+/// final factor, times a weight written as a percentage just before it ("×10%×100" is 10 points).
+static PRICE_FORMULA: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^(?:价格分|价格得分|报价得分|投标报价得分|价格评分|评标价格分)\s*[=＝].*?(?:[×xX*＊]\s*([0-9]{1,3}(?:\.[0-9]{1,2})?)\s*[%％]\s*)?[×xX*＊]\s*([0-9]{1,3})\s*分?\s*$",
+    )
+});
+
+/// The price item of a scoring scheme whose tables score only the other parts and give price
+/// as a formula elsewhere (a 50/50 technical/commercial weighting).
+fn price_formula_item(lines: &[Line]) -> Option<Found> {
+    lines.iter().find_map(|line| {
+        let texts: Vec<&str> = match line.cells {
+            Some(cells) => cells.iter().map(String::as_str).collect(),
+            None => vec![line.text.as_str()],
+        };
+        texts.into_iter().find_map(|text| {
+            let first = compact(text.lines().next().unwrap_or(""));
+            let caps = PRICE_FORMULA.captures(&first)?;
+            let factor: f64 = caps[2].parse().ok()?;
+            let weight = match caps.get(1) {
+                Some(w) => w.as_str().parse::<f64>().ok()? / 100.0,
+                None => 1.0,
+            };
+            let points = (factor * weight * 100.0).round() / 100.0;
+            let mut found = Found::new(
+                RequirementKind::Scoring,
+                format!("价格分（公式计分）：{first}"),
+                line.anchor,
+            );
+            found.points = Some(points);
+            found.category = Some("价格".to_owned());
+            Some(found)
+        })
+    })
 }
 
 fn raw_items(lines: &[Line], warnings: &mut Vec<String>) -> Vec<Found> {
@@ -696,6 +740,36 @@ mod tests {
                 "{group:?} {text}"
             );
         }
+    }
+
+    #[test]
+    fn price_formula_gives_the_price_item() {
+        let row = vec![
+            "计算公式".to_owned(),
+            "价格分=(1-价格调整系数x|1-该供应商评标价/满分基准值|)x100".to_owned(),
+        ];
+        let lines = [Line {
+            text: row.join(" | "),
+            cells: Some(&row),
+            table: Some(0),
+            heading: None,
+            anchor: crate::document::SourceAnchor::Line { line: 1 },
+        }];
+        let item = price_formula_item(&lines).expect("price formula read");
+        assert_eq!(item.points, Some(100.0));
+        let weighted = Line {
+            text: "投标报价得分=（评标基准价/投标报价）×10%×100".to_owned(),
+            cells: None,
+            table: None,
+            heading: None,
+            anchor: crate::document::SourceAnchor::Line { line: 2 },
+        };
+        let item = price_formula_item(std::slice::from_ref(&weighted)).expect("weighted formula");
+        assert_eq!(item.points, Some(10.0));
+        assert!(PRICE_FORMULA
+            .captures("价格分=(评标基准价/投标报价)×30")
+            .is_some());
+        assert!(PRICE_FORMULA.captures("价格分计算公式").is_none());
     }
 
     #[test]
