@@ -3,13 +3,18 @@
 //!
 //! How each field is judged (stated so the figures can be trusted):
 //! - name, code, deadline: equal after removing whitespace and punctuation and lower-casing.
+//! - every fact: a value reported where the label says the document states none is wrong (missing
+//!   facts must be null, never guessed); a fact judged is one the label states or one reported.
 //! - budget: judged on the amounts it states: the label's first amount must be among the extracted
 //!   amounts and every extracted amount must appear in the label (commas ignored, no unit conversion).
 //! - scoring items: a label item is recalled when an extracted scoring item, used once, has equal
-//!   points and contains at least half of the label name's character bigrams.
+//!   points and contains at least half of the label name's character bigrams. Precision is the share
+//!   of extracted scoring items matched to a label item; items extracted from a document whose label
+//!   says it has no scoring table are all unmatched.
 //! - ★ count: the number of distinct extracted items marked ★ equals the label's count.
 //! - qualification: a label paraphrase is recalled when an extracted qualification item, used once,
-//!   contains at least 40 % of its character bigrams.
+//!   contains at least 40 % of its character bigrams and is not a long passage that merely mentions
+//!   them (at most 600 characters). Precision is the share of extracted items matched to a label.
 //!
 //! A document the label calls scanned must fail with `NoTextLayer`; that counts as expected.
 
@@ -25,6 +30,7 @@ use std::sync::LazyLock;
 
 const SCORING_SIMILARITY: f64 = 0.5;
 const QUALIFICATION_SIMILARITY: f64 = 0.4;
+const MAX_QUALIFICATION_MATCH_CHARS: usize = 600;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct LabelScoringItem {
@@ -98,11 +104,14 @@ pub struct DocumentScore {
     pub facts: [FactResult; 4],
     /// (recalled, labelled) or None when the label has no scoring table.
     pub scoring: Option<(usize, usize)>,
-    /// Extracted scoring items with points where the label says there is no scoring table.
-    pub spurious_scoring: usize,
+    /// (extracted scoring items matched to a label item, extracted scoring items).
+    pub scoring_precision: (usize, usize),
     /// (extracted, labelled) ★ counts, None when the label does not apply.
     pub stars: Option<(u32, u32)>,
+    /// (recalled, labelled).
     pub qualification: (usize, usize),
+    /// (extracted qualification items matched to a label, extracted qualification items).
+    pub qualification_precision: (usize, usize),
     pub requirements: usize,
 }
 
@@ -121,21 +130,22 @@ impl EvalReport {
         })
     }
 
-    /// (correct, stated) for one fact over documents whose label states it.
+    /// (correct, judged) for one fact: judged are documents whose label states it plus documents
+    /// where a value was reported although the label says none is stated (a guess is wrong).
     pub fn fact(&self, index: usize) -> (usize, usize) {
         let results: Vec<FactResult> = self.scored().map(|s| s.facts[index]).collect();
-        let stated = results
+        let judged = results
             .iter()
-            .filter(|r| matches!(r, FactResult::Correct | FactResult::Wrong))
+            .filter(|r| **r != FactResult::AbsentCorrect)
             .count();
         let correct = results
             .iter()
             .filter(|r| **r == FactResult::Correct)
             .count();
-        (correct, stated)
+        (correct, judged)
     }
 
-    /// (correct, stated) over all four facts of all documents.
+    /// (correct, judged) over all four facts of all documents.
     pub fn facts(&self) -> (usize, usize) {
         (0..4)
             .map(|i| self.fact(i))
@@ -156,6 +166,12 @@ impl EvalReport {
             .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 
+    pub fn scoring_precision(&self) -> (usize, usize) {
+        self.scored()
+            .map(|s| s.scoring_precision)
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    }
+
     /// (documents with the exact ★ count, documents where the count applies).
     pub fn stars(&self) -> (usize, usize) {
         let applicable: Vec<(u32, u32)> = self.scored().filter_map(|s| s.stars).collect();
@@ -168,6 +184,12 @@ impl EvalReport {
     pub fn qualification(&self) -> (usize, usize) {
         self.scored()
             .map(|s| s.qualification)
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    }
+
+    pub fn qualification_precision(&self) -> (usize, usize) {
+        self.scored()
+            .map(|s| s.qualification_precision)
             .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 
@@ -189,10 +211,21 @@ pub fn ratio((hit, total): (usize, usize)) -> f64 {
 
 impl fmt::Display for EvalReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let frac = |x: (usize, usize)| format!("{}/{}", x.0, x.1);
         writeln!(
             f,
-            "{:<40} {:>6} {:>6} {:>6} {:>8} {:>9} {:>7} {:>9} {:>5}",
-            "document", "name", "code", "budget", "deadline", "scoring", "★", "qualif.", "reqs"
+            "{:<40} {:>6} {:>6} {:>6} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>5}",
+            "document",
+            "name",
+            "code",
+            "budget",
+            "deadline",
+            "sc.rec",
+            "sc.prec",
+            "★",
+            "q.rec",
+            "q.prec",
+            "reqs"
         )?;
         for doc in &self.documents {
             match &doc.outcome {
@@ -203,11 +236,6 @@ impl fmt::Display for EvalReport {
                         FactResult::AbsentCorrect => "-",
                         FactResult::AbsentButReported => "GUESS",
                     };
-                    let scoring = match s.scoring {
-                        Some((hit, total)) => format!("{hit}/{total}"),
-                        None if s.spurious_scoring > 0 => format!("-(+{})", s.spurious_scoring),
-                        None => "-".into(),
-                    };
                     let stars = match s.stars {
                         Some((got, want)) if got == want => format!("{got}"),
                         Some((got, want)) => format!("{got}≠{want}"),
@@ -215,15 +243,17 @@ impl fmt::Display for EvalReport {
                     };
                     writeln!(
                         f,
-                        "{:<40} {:>6} {:>6} {:>6} {:>8} {:>9} {:>7} {:>9} {:>5}",
+                        "{:<40} {:>6} {:>6} {:>6} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>5}",
                         doc.name,
                         fact(s.facts[0]),
                         fact(s.facts[1]),
                         fact(s.facts[2]),
                         fact(s.facts[3]),
-                        scoring,
+                        s.scoring.map(frac).unwrap_or_else(|| "-".into()),
+                        frac(s.scoring_precision),
                         stars,
-                        format!("{}/{}", s.qualification.0, s.qualification.1),
+                        frac(s.qualification),
+                        frac(s.qualification_precision),
                         s.requirements
                     )?;
                 }
@@ -238,7 +268,7 @@ impl fmt::Display for EvalReport {
         for (i, name) in FACT_NAMES.iter().enumerate() {
             writeln!(
                 f,
-                "fact {name:<9} exact on documents that state it: {}",
+                "fact {name:<9} exact (stated or reported): {}",
                 pct(self.fact(i))
             )?;
         }
@@ -253,8 +283,18 @@ impl fmt::Display for EvalReport {
             "scoring items recalled with correct points: {}",
             pct(self.scoring())
         )?;
+        writeln!(
+            f,
+            "scoring precision (extracted items matching a label item): {}",
+            pct(self.scoring_precision())
+        )?;
         writeln!(f, "★ count exact:        {} documents", pct(self.stars()))?;
         writeln!(f, "qualification recall: {}", pct(self.qualification()))?;
+        writeln!(
+            f,
+            "qualification precision: {}",
+            pct(self.qualification_precision())
+        )?;
         writeln!(f, "failed documents:     {}", self.failures().len())
     }
 }
@@ -338,25 +378,24 @@ pub fn score(analysis: &AnalysisReport, labels: &Labels) -> DocumentScore {
     let scored: Vec<(&str, f64)> = of_kind(RequirementKind::Scoring)
         .filter_map(|r| r.points.map(|p| (r.text.as_str(), p)))
         .collect();
+    let mut scoring_used = HashSet::new();
     let scoring = labels.scoring_items.as_ref().map(|items| {
-        let mut used = HashSet::new();
         let hits = items
             .iter()
             .filter(|item| {
-                best_match(&item.name, &scored, &used, SCORING_SIMILARITY, |(_, p)| {
-                    (p - item.points).abs() < 0.01
-                })
-                .map(|k| used.insert(k))
+                best_match(
+                    &item.name,
+                    &scored,
+                    &scoring_used,
+                    SCORING_SIMILARITY,
+                    |(_, p)| (p - item.points).abs() < 0.01,
+                )
+                .map(|k| scoring_used.insert(k))
                 .is_some()
             })
             .count();
         (hits, items.len())
     });
-    let spurious_scoring = if labels.scoring_items.is_none() {
-        scored.len()
-    } else {
-        0
-    };
     let stars = labels.mandatory_star_items_count.map(|want| {
         let got = analysis
             .requirements
@@ -365,6 +404,7 @@ pub fn score(analysis: &AnalysisReport, labels: &Labels) -> DocumentScore {
             .count() as u32;
         (got, want)
     });
+    // A passage this long "contains" any paraphrase; it is not a matched requirement.
     let qualification_items: Vec<(&str, f64)> = of_kind(RequirementKind::Qualification)
         .map(|r| (r.text.as_str(), 0.0))
         .collect();
@@ -378,7 +418,7 @@ pub fn score(analysis: &AnalysisReport, labels: &Labels) -> DocumentScore {
                 &qualification_items,
                 &used,
                 QUALIFICATION_SIMILARITY,
-                |_| true,
+                |(text, _)| text.chars().count() <= MAX_QUALIFICATION_MATCH_CHARS,
             )
             .map(|k| used.insert(k))
             .is_some()
@@ -387,9 +427,10 @@ pub fn score(analysis: &AnalysisReport, labels: &Labels) -> DocumentScore {
     DocumentScore {
         facts,
         scoring,
-        spurious_scoring,
+        scoring_precision: (scoring_used.len(), scored.len()),
         stars,
         qualification: (recalled, labels.qualification_requirements.len()),
+        qualification_precision: (used.len(), qualification_items.len()),
         requirements: analysis.requirements.len(),
     }
 }

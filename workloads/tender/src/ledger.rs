@@ -45,7 +45,7 @@ pub struct Requirement {
     pub marker: Option<String>,
     /// Maximum points, for scoring items.
     pub points: Option<f64>,
-    /// Group heading, e.g. 商务 / 技术 / 价格, for scoring items.
+    /// For scoring items: 商务, 技术, 价格 (from the group heading, else the item name) or 其他.
     pub category: Option<String>,
     pub anchor: SourceAnchor,
     /// Set for technical parameters with a comparable value.

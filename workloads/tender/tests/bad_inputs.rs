@@ -237,3 +237,55 @@ fn binary_garbage_is_unsupported() {
     let err = read_document(&bytes, &ReadLimits::default()).unwrap_err();
     assert!(matches!(err, ReadError::UnsupportedType(_)), "{err:?}");
 }
+
+/// A password-protected .docx as Word writes it: an OLE compound file (not a zip) whose directory
+/// holds the EncryptionInfo and EncryptedPackage streams.
+fn encrypted_docx() -> Vec<u8> {
+    const SECTOR: usize = 512;
+    let mut header = vec![0u8; SECTOR];
+    header[..8].copy_from_slice(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
+    header[0x18..0x1A].copy_from_slice(&0x003Eu16.to_le_bytes()); // minor version
+    header[0x1A..0x1C].copy_from_slice(&3u16.to_le_bytes()); // major version 3
+    header[0x1C..0x1E].copy_from_slice(&0xFFFEu16.to_le_bytes()); // little endian
+    header[0x1E..0x20].copy_from_slice(&9u16.to_le_bytes()); // 512-byte sectors
+    header[0x20..0x22].copy_from_slice(&6u16.to_le_bytes()); // 64-byte mini sectors
+    header[0x2C..0x30].copy_from_slice(&1u32.to_le_bytes()); // one FAT sector
+    header[0x30..0x34].copy_from_slice(&1u32.to_le_bytes()); // directory starts at sector 1
+    header[0x38..0x3C].copy_from_slice(&4096u32.to_le_bytes()); // mini stream cutoff
+    header[0x3C..0x40].copy_from_slice(&0xFFFF_FFFEu32.to_le_bytes()); // no mini FAT
+    header[0x44..0x48].copy_from_slice(&0xFFFF_FFFEu32.to_le_bytes()); // no DIFAT sectors
+    header[0x4C..0x50].copy_from_slice(&0u32.to_le_bytes()); // FAT in sector 0
+    for slot in header[0x50..].chunks_mut(4) {
+        slot.copy_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
+    }
+    let mut fat = vec![0xFFu8; SECTOR];
+    fat[..4].copy_from_slice(&0xFFFF_FFFDu32.to_le_bytes()); // sector 0 is the FAT
+    fat[4..8].copy_from_slice(&0xFFFF_FFFEu32.to_le_bytes()); // directory chain ends
+    let entry = |name: &str, kind: u8| {
+        let mut e = vec![0u8; 128];
+        let units: Vec<u16> = name.encode_utf16().chain([0]).collect();
+        for (i, unit) in units.iter().enumerate() {
+            e[i * 2..i * 2 + 2].copy_from_slice(&unit.to_le_bytes());
+        }
+        e[0x40..0x42].copy_from_slice(&((units.len() * 2) as u16).to_le_bytes());
+        e[0x42] = kind;
+        e
+    };
+    let mut directory = Vec::new();
+    directory.extend(entry("Root Entry", 5));
+    directory.extend(entry("EncryptionInfo", 2));
+    directory.extend(entry("EncryptedPackage", 2));
+    directory.resize(SECTOR, 0);
+    [header, fat, directory].concat()
+}
+
+#[test]
+fn encrypted_docx_is_reported_as_encrypted() {
+    let err = read_document(&encrypted_docx(), &ReadLimits::default()).unwrap_err();
+    assert_eq!(err, ReadError::Encrypted);
+    let message = err.to_string();
+    assert!(
+        message.contains("password-protected") && message.contains("remove the password"),
+        "{message}"
+    );
+}

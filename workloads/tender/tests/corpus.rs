@@ -47,43 +47,76 @@ fn every_corpus_document_is_analysed_or_expected_to_need_ocr() {
     assert!(failures.is_empty(), "documents failed: {failures:#?}");
 }
 
-#[test]
-fn facts_floor() {
-    let report = report();
-    let facts = ratio(report.facts());
+fn assert_floor(field: &str, achieved: (usize, usize), floor: f64) {
+    let score = ratio(achieved);
     assert!(
-        facts >= FACTS_FLOOR,
-        "facts exact {facts:.3} < floor {FACTS_FLOOR}\n{report}"
+        score >= floor,
+        "{field}: {}/{} = {score:.3} < floor {floor}\n{}",
+        achieved.0,
+        achieved.1,
+        report()
     );
 }
 
 #[test]
-fn scoring_items_floor() {
-    let report = report();
-    let scoring = ratio(report.scoring());
-    assert!(
-        scoring >= SCORING_FLOOR,
-        "scoring recall {scoring:.3} < floor {SCORING_FLOOR}\n{report}"
+fn project_name_floor() {
+    assert_floor("project_name", report().fact(0), PROJECT_NAME_FLOOR);
+}
+
+#[test]
+fn project_code_floor() {
+    assert_floor("project_code", report().fact(1), PROJECT_CODE_FLOOR);
+}
+
+#[test]
+fn budget_floor() {
+    assert_floor("budget", report().fact(2), BUDGET_FLOOR);
+}
+
+#[test]
+fn deadline_floor() {
+    assert_floor("deadline", report().fact(3), DEADLINE_FLOOR);
+}
+
+#[test]
+fn no_fact_is_guessed_where_the_document_states_none() {
+    assert_eq!(report().guessed_facts(), 0, "{}", report());
+}
+
+#[test]
+fn scoring_recall_floor() {
+    assert_floor("scoring recall", report().scoring(), SCORING_RECALL_FLOOR);
+}
+
+#[test]
+fn scoring_precision_floor() {
+    assert_floor(
+        "scoring precision",
+        report().scoring_precision(),
+        SCORING_PRECISION_FLOOR,
     );
 }
 
 #[test]
 fn star_count_floor() {
-    let report = report();
-    let stars = ratio(report.stars());
-    assert!(
-        stars >= STARS_FLOOR,
-        "★ count exact {stars:.3} < floor {STARS_FLOOR}\n{report}"
+    assert_floor("★ count exact", report().stars(), STARS_FLOOR);
+}
+
+#[test]
+fn qualification_recall_floor() {
+    assert_floor(
+        "qualification recall",
+        report().qualification(),
+        QUALIFICATION_RECALL_FLOOR,
     );
 }
 
 #[test]
-fn qualification_floor() {
-    let report = report();
-    let qualification = ratio(report.qualification());
-    assert!(
-        qualification >= QUALIFICATION_FLOOR,
-        "qualification recall {qualification:.3} < floor {QUALIFICATION_FLOOR}\n{report}"
+fn qualification_precision_floor() {
+    assert_floor(
+        "qualification precision",
+        report().qualification_precision(),
+        QUALIFICATION_PRECISION_FLOOR,
     );
 }
 
@@ -194,8 +227,15 @@ fn json_shape_matches_the_cli_contract() {
     }
 }
 
-// Floors: the scores reached on ../shared/corpus (see the printed table).
-const FACTS_FLOOR: f64 = 0.90;
-const SCORING_FLOOR: f64 = 0.67;
-const STARS_FLOOR: f64 = 0.90;
-const QUALIFICATION_FLOOR: f64 = 0.95;
+// Floors: the scores reached on ../shared/corpus (see the printed table), rounded down slightly.
+// Facts count a value reported where the label says null as wrong.
+const PROJECT_NAME_FLOOR: f64 = 0.91; // 11/12
+const PROJECT_CODE_FLOOR: f64 = 0.99; // 11/11
+const BUDGET_FLOOR: f64 = 0.88; // 8/9
+const DEADLINE_FLOOR: f64 = 0.91; // 11/12
+const SCORING_RECALL_FLOOR: f64 = 0.69; // 74/107
+const SCORING_PRECISION_FLOOR: f64 = 0.96; // 74/77
+const STARS_FLOOR: f64 = 0.90; // 10/11 documents
+const QUALIFICATION_RECALL_FLOOR: f64 = 0.95; // 106/111
+                                              // Low: the qualification extractor still takes whole sections and notice tables (106/1601).
+const QUALIFICATION_PRECISION_FLOOR: f64 = 0.06;

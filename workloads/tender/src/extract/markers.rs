@@ -114,6 +114,56 @@ pub fn marked_items(lines: &[Line], meanings: &[MarkerMeaning]) -> Vec<Found> {
     items
 }
 
+/// A tag on the item itself: "（实质性要求）", "【实质性条款】", "实质性要求：…", "…，此项为实质性要求。".
+static WORDED_MANDATORY: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"[（(【\[〔]\s*实质性(?:要求|条款|响应条款|响应要求)?\s*[）)】\]〕]|^\s*(?:[0-9]{1,3}(?:\.[0-9]{1,3})*\s*[.、．]?\s*|[（(][0-9一二三四五六七八九十]{1,3}[）)]\s*)?实质性(?:要求|条款)\s*[:：]\s*\S{4}|(?:此项|本项|该项|本条|此条|该条|以上|上述)?(?:为|属于|系|是)实质性(?:要求|条款)[。.；;]?\s*$",
+    )
+});
+/// Sentences that explain what 实质性 means rather than state a requirement.
+static MANDATORY_EXPLANATION: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"标有|带有?[“"]|以[“"]|[★▲]|实质性要求和条件见|(?:条款|内容|要求)均?(?:为|是)实质性"#)
+});
+
+/// Items worded as 实质性 without a ★/▲: "服务期限：三年（实质性要求）". Each is mandatory, marker
+/// None; explanations of the term and items already carrying a marker are left out.
+pub fn worded_mandatory_items(lines: &[Line]) -> Vec<Found> {
+    let mut seen = std::collections::HashSet::new();
+    let mut items = Vec::new();
+    for line in lines {
+        let texts: Vec<&str> = match line.cells {
+            Some(cells) => cells.iter().map(String::as_str).collect(),
+            None => vec![line.text.as_str()],
+        };
+        for text in texts {
+            let text = text.trim();
+            let Some(tag) = WORDED_MANDATORY.find(text) else {
+                continue;
+            };
+            let statement: String = text[..tag.start()]
+                .chars()
+                .chain(text[tag.end()..].chars())
+                .filter(|c| c.is_alphanumeric())
+                .collect();
+            if statement.chars().count() < 4
+                || item_marker(text).is_some()
+                || MANDATORY_EXPLANATION.is_match(text)
+            {
+                continue;
+            }
+            let key: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            if seen.insert(key) {
+                items.push(Found::new(
+                    RequirementKind::Mandatory,
+                    shorten(text),
+                    line.anchor,
+                ));
+            }
+        }
+    }
+    items
+}
+
 pub fn shorten(text: &str) -> String {
     const MAX: usize = 400;
     if text.chars().count() <= MAX {
@@ -151,6 +201,34 @@ mod tests {
         let triangle = m.iter().find(|m| m.symbol == "▲").map(|m| m.mandatory);
         assert_eq!(star, Some(false));
         assert_eq!(triangle, Some(true));
+    }
+
+    #[test]
+    fn items_worded_substantive_are_mandatory() {
+        let lines = [
+            line("五、商务要求"),
+            line("1. 服务期限：自合同签订之日起12个月（实质性要求）。"),
+            line("2.实质性要求：供应商须在接到通知后2小时内到达现场。"),
+            line("3. 付款方式：按季度支付，此项为实质性条款。"),
+            line("4. 验收标准：按国家现行标准执行。"),
+            line("标有“▲”的条款为实质性条款，不满足的投标无效。"),
+            line("投标文件应当对招标文件的实质性要求和条件作出响应。"),
+            line("★（5）投标人须承诺驻场服务（实质性要求）"),
+            line("实质性要求和条件见投标人须知前附表。"),
+        ];
+        let items = worded_mandatory_items(&lines);
+        let texts: Vec<&str> = items.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "1. 服务期限：自合同签订之日起12个月（实质性要求）。",
+                "2.实质性要求：供应商须在接到通知后2小时内到达现场。",
+                "3. 付款方式：按季度支付，此项为实质性条款。",
+            ]
+        );
+        assert!(items
+            .iter()
+            .all(|f| f.kind == RequirementKind::Mandatory && f.marker.is_none()));
     }
 
     #[test]

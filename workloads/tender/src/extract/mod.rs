@@ -129,6 +129,7 @@ pub fn build_ledger(doc: &TenderDocument) -> RequirementLedger {
     found.extend(qualification::extract(&lines));
     found.extend(scoring::extract(&lines, &mut warnings));
     found.extend(markers::marked_items(&lines, &markers));
+    found.extend(markers::worded_mandatory_items(&lines));
     found.extend(clauses::extract(&lines));
     let response_format = clauses::response_format(&lines);
     RequirementLedger {

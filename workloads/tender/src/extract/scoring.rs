@@ -41,6 +41,95 @@ static REVIEW_CONTEXT: LazyLock<Regex> =
     LazyLock::new(|| re(r"考核|考评|月度|绩效|质量评价|满意度"));
 
 pub fn extract(lines: &[Line], warnings: &mut Vec<String>) -> Vec<Found> {
+    let mut items = raw_items(lines, warnings);
+    if !items.is_empty() && !items.iter().any(is_price_item) {
+        items.extend(price_formula_item(lines));
+    }
+    for item in &mut items {
+        item.category = Some(normalized_category(item.category.as_deref(), &item.text).to_owned());
+    }
+    items
+}
+
+/// Price words in an item's own name: a price item is 价格 whatever group it sits in
+/// ("商务标" tables often hold the price formula).
+static PRICE_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"报价|价格|总价|评标价"));
+static BUSINESS_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"商务|业绩|资质|资信|信誉|证书|认证|财务|实力|规模|纳税|注册资本|营业|利润|履约能力|企业|公司",
+    )
+});
+static TECHNICAL_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"技术|方案|服务|设计|实施|人员|团队|培训|应急|质量|售后|工艺|设备|产品|响应|措施|管理|需求")
+});
+
+/// 商务 / 技术 / 价格 from the group title, else from the item's name; 其他 when neither says.
+pub fn normalized_category(group: Option<&str>, text: &str) -> &'static str {
+    let name = text.split(['：', ':']).next().unwrap_or(text);
+    if PRICE_NAME.is_match(name) {
+        return "价格";
+    }
+    if let Some(group) = group {
+        let business = group.contains("商务") || group.contains("资信");
+        let technical = group.contains("技术");
+        match (business, technical) {
+            (true, false) => return "商务",
+            (false, true) => return "技术",
+            (false, false) if group.contains('价') => return "价格",
+            _ => {}
+        }
+    }
+    if BUSINESS_NAME.is_match(name) {
+        "商务"
+    } else if TECHNICAL_NAME.is_match(name) {
+        "技术"
+    } else {
+        "其他"
+    }
+}
+
+fn is_price_item(item: &Found) -> bool {
+    normalized_category(item.category.as_deref(), &item.text) == "价格"
+}
+
+/// "价格分=(1-价格调整系数x|1-评标价/基准值|)x100": the price score's maximum is the formula's
+/// final factor, times a weight written as a percentage just before it ("×10%×100" is 10 points).
+static PRICE_FORMULA: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^(?:价格分|价格得分|报价得分|投标报价得分|价格评分|评标价格分)\s*[=＝].*?(?:[×xX*＊]\s*([0-9]{1,3}(?:\.[0-9]{1,2})?)\s*[%％]\s*)?[×xX*＊]\s*([0-9]{1,3})\s*分?\s*$",
+    )
+});
+
+/// The price item of a scoring scheme whose tables score only the other parts and give price
+/// as a formula elsewhere (a 50/50 technical/commercial weighting).
+fn price_formula_item(lines: &[Line]) -> Option<Found> {
+    lines.iter().find_map(|line| {
+        let texts: Vec<&str> = match line.cells {
+            Some(cells) => cells.iter().map(String::as_str).collect(),
+            None => vec![line.text.as_str()],
+        };
+        texts.into_iter().find_map(|text| {
+            let first = compact(text.lines().next().unwrap_or(""));
+            let caps = PRICE_FORMULA.captures(&first)?;
+            let factor: f64 = caps[2].parse().ok()?;
+            let weight = match caps.get(1) {
+                Some(w) => w.as_str().parse::<f64>().ok()? / 100.0,
+                None => 1.0,
+            };
+            let points = (factor * weight * 100.0).round() / 100.0;
+            let mut found = Found::new(
+                RequirementKind::Scoring,
+                format!("价格分（公式计分）：{first}"),
+                line.anchor,
+            );
+            found.points = Some(points);
+            found.category = Some("价格".to_owned());
+            Some(found)
+        })
+    })
+}
+
+fn raw_items(lines: &[Line], warnings: &mut Vec<String>) -> Vec<Found> {
     let mut items = from_tables(lines, warnings);
     if items.is_empty() {
         items = from_flattened(lines, warnings);
@@ -626,6 +715,61 @@ mod tests {
         ] {
             assert_eq!(parse_points(cell), expected, "{cell}");
         }
+    }
+
+    #[test]
+    fn categories_are_normalised() {
+        for (group, text, expected) in [
+            (
+                Some("附表1：商务评分细则表（40分）"),
+                "同类业绩：根据投标人",
+                "商务",
+            ),
+            (Some("技术（45分）"), "总体服务思路", "技术"),
+            (Some("商务标（权重50%）"), "价格分（公式计分）", "价格"),
+            (Some("报价（10分）"), "报价", "价格"),
+            (Some("商务技术"), "投标人资质和证书", "商务"),
+            (Some("商务技术"), "技术响应情况", "技术"),
+            (Some("服务（40分）"), "食堂服务方案", "技术"),
+            (None, "商务报价分", "价格"),
+            (None, "其他加分", "其他"),
+        ] {
+            assert_eq!(
+                normalized_category(group, text),
+                expected,
+                "{group:?} {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn price_formula_gives_the_price_item() {
+        let row = vec![
+            "计算公式".to_owned(),
+            "价格分=(1-价格调整系数x|1-该供应商评标价/满分基准值|)x100".to_owned(),
+        ];
+        let lines = [Line {
+            text: row.join(" | "),
+            cells: Some(&row),
+            table: Some(0),
+            heading: None,
+            anchor: crate::document::SourceAnchor::Line { line: 1 },
+        }];
+        let item = price_formula_item(&lines).expect("price formula read");
+        assert_eq!(item.points, Some(100.0));
+        let weighted = Line {
+            text: "投标报价得分=（评标基准价/投标报价）×10%×100".to_owned(),
+            cells: None,
+            table: None,
+            heading: None,
+            anchor: crate::document::SourceAnchor::Line { line: 2 },
+        };
+        let item = price_formula_item(std::slice::from_ref(&weighted)).expect("weighted formula");
+        assert_eq!(item.points, Some(10.0));
+        assert!(PRICE_FORMULA
+            .captures("价格分=(评标基准价/投标报价)×30")
+            .is_some());
+        assert!(PRICE_FORMULA.captures("价格分计算公式").is_none());
     }
 
     #[test]

@@ -134,3 +134,51 @@ fn mask_digits(line: &str) -> String {
         .filter(|c| !c.is_whitespace())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOPICS: [&str; 9] = [
+        "概况", "资格", "评分", "合同", "技术", "服务", "验收", "付款", "质保",
+    ];
+
+    /// Body lines differ from page to page, also with digits masked.
+    fn body(n: usize) -> Vec<String> {
+        TOPICS
+            .iter()
+            .map(|t| format!("{t}要求：{}", TOPICS[n % 9]))
+            .collect()
+    }
+
+    /// A page of a running title, a chapter line, the body and a "第 n 页" footer.
+    fn page(n: usize) -> Vec<String> {
+        let mut lines = vec!["某某项目公开招标文件".to_owned(), format!("第{n}章")];
+        lines.extend(body(n));
+        lines.push(format!("第 {n} 页 共 6 页"));
+        lines
+    }
+
+    #[test]
+    fn repeated_headers_footers_and_page_numbers_are_removed() {
+        let pages: Vec<Vec<String>> = (1..=6).map(page).collect();
+        let stripped = strip_running_lines(pages);
+        for (i, lines) in stripped.iter().enumerate() {
+            assert_eq!(lines, &body(i + 1));
+        }
+    }
+
+    #[test]
+    fn lone_page_numbers_go_and_rare_edge_lines_stay() {
+        let mut pages: Vec<Vec<String>> = (1..=9).map(page).collect();
+        pages[3].push("- 4 -".to_owned());
+        pages[0].insert(0, "附件：投标函".to_owned());
+        let stripped = strip_running_lines(pages);
+        assert_eq!(stripped[3], body(4));
+        assert_eq!(
+            stripped[0][0], "附件：投标函",
+            "a line on one page is not a running header"
+        );
+        assert_eq!(stripped[0][1..], body(1));
+    }
+}
