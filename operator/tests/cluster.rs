@@ -437,8 +437,8 @@ async fn a_missing_referenced_secret_is_a_condition_and_rotating_it_rolls_the_po
         key: "api-key".into(),
     });
     create(&client, &cr).await;
-    let bd = wait_condition(&client, &ns, "bids", "Degraded", "True", "SecretMissing").await;
-    let message = condition(&bd, "Degraded").unwrap_or_default().2;
+    let missing = wait_condition(&client, &ns, "bids", "Degraded", "True", "SecretMissing").await;
+    let message = condition(&missing, "Degraded").unwrap_or_default().2;
     assert!(
         message.contains("llm") && message.contains("api-key"),
         "{message}"
