@@ -778,12 +778,16 @@ async fn prune(
             group, version, kind,
         ));
         let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &resource);
-        let live = api
+        let live = match api
             .list(&kube::api::ListParams::default().labels(&selector))
             .await
-            .map_err(|e| Error::kube(format!("list {kind}"), e))?;
+        {
+            Ok(list) => list.items,
+            // The kind stopped being served since discovery (a CRD removed): nothing of it to prune.
+            Err(kube::Error::Api(status)) if status.code == 404 => continue,
+            Err(e) => return Err(Error::kube(format!("list {kind}"), e)),
+        };
         for object in live
-            .items
             .iter()
             .filter(|o| is_stale_child(bd, kind, o, rendered))
         {

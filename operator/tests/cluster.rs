@@ -84,7 +84,6 @@ async fn a_sample_becomes_owned_children_and_a_ready_status() {
     );
     for (api_version, kind, name) in [
         ("v1", "ConfigMap", "bids-config"),
-        ("v1", "Secret", "bids-generated"),
         ("v1", "Secret", "bids-connection"),
         ("v1", "Service", "bids-api"),
         ("v1", "Service", "bids-postgres-headless"),
@@ -105,6 +104,11 @@ async fn a_sample_becomes_owned_children_and_a_ready_status() {
             "{kind} {name} not owned"
         );
     }
+    let generated = wait_exists(&client, &ns, "v1", "Secret", "bids-generated").await;
+    assert!(
+        generated.owner_references().is_empty(),
+        "the database's passwords must outlive the CR like its volume"
+    );
     let files = wait_exists(&client, &ns, "v1", "PersistentVolumeClaim", "bids-files").await;
     assert!(
         files.owner_references().is_empty(),
