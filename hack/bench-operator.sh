@@ -58,7 +58,7 @@ done
 elapsed=$(( $(date +%s) - started ))
 loaded=$(rss_kib "$operator_pid")
 peak=$(awk '/VmHWM/ {print $2}' "/proc/$operator_pid/status")
-reconciles=$(curl -s "http://127.0.0.1:$http_port/metrics" | awk '/^aibid_operator_reconciliations_total/ {s+=$2} END {print s+0}')
+reconciles=$(curl -s "http://127.0.0.1:$http_port/metrics" | awk '/^aibid_operator_reconcile_total/ {s+=$2} END {print s+0}')
 printf 'CRs with status: %s/%s after %ss, reconciliations: %s\n' "$with_status" "$COUNT" "$elapsed" "$reconciles"
 awk -v idle="$idle" -v loaded="$loaded" -v peak="$peak" -v n="$COUNT" 'BEGIN {
   printf "RSS idle: %.1f MiB   with %d CRs: %.1f MiB (peak %.1f MiB, target < 64 MiB)   ratio loaded/idle: %.2fx\n",

@@ -30,6 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let observed = Observed {
         credentials: Credentials::placeholders(),
         migrated_version: Some(bd.spec.version.clone()),
+        secret_digests: Default::default(),
     };
     let children = render::render_all(&bd, &observed).len();
 

@@ -63,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
             let observed = Observed {
                 credentials: Credentials::placeholders(),
                 migrated_version: Some(bd.spec.version.clone()),
+                secret_digests: Default::default(),
             };
             print!(
                 "{}",
@@ -88,8 +89,7 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("connecting to the Kubernetes API")?;
             let metrics = Metrics::shared();
-            let identity =
-                identity.unwrap_or_else(|| format!("aibid-operator-{}", std::process::id()));
+            let identity = aibid_operator::lease::identity(identity);
             let config = run::RunConfig {
                 namespace,
                 identity,
@@ -98,10 +98,19 @@ async fn main() -> anyhow::Result<()> {
                 lease_duration: Duration::from_secs(lease_seconds),
             };
             let http = tokio::spawn(run::serve_http(http_addr, metrics.clone()));
+            let mut terminate =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .context("installing the SIGTERM handler")?;
+            // SIGTERM (Kubernetes stopping the pod) and Ctrl-C both stop reconciling and release the Lease.
+            let shutdown = async move {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            };
             tokio::select! {
-                result = run::run(client, config, metrics) => result?,
+                result = run::run_until(client, config, metrics, shutdown) => result?,
                 served = http => served??,
-                _ = tokio::signal::ctrl_c() => {}
             }
         }
     }

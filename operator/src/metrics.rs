@@ -45,8 +45,9 @@ impl Default for Metrics {
         let duration = Histogram::new(exponential_buckets(0.005, 2.0, 12));
         let writes = Family::<KindLabels, Counter>::default();
         let leader = Gauge::default();
+        // Exported as aibid_operator_reconcile_total (the name alerts/exported-metrics.txt and the dashboards use).
         registry.register(
-            "reconciliations",
+            "reconcile",
             "Reconciliations by outcome",
             reconciliations.clone(),
         );
@@ -105,5 +106,56 @@ impl Metrics {
         // Encoding into a String cannot fail except on fmt errors, which String never raises.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// alerts/exported-metrics.txt lists what the dashboards and alert rules read from the operator.
+    #[test]
+    fn every_operator_metric_the_dashboards_use_is_exported() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../alerts/exported-metrics.txt"
+        );
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let metrics = Metrics::default();
+        metrics
+            .reconciliations
+            .get_or_create(&OutcomeLabels { outcome: "success" })
+            .inc();
+        metrics
+            .errors
+            .get_or_create(&ErrorLabels { error: "Kube" })
+            .inc();
+        let exported = metrics.encode();
+        let expected: Vec<(&str, &str)> = text
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| {
+                let mut columns = line.split_whitespace();
+                let (name, exporter) = (columns.next()?, columns.next()?);
+                let labels = columns.nth(1)?;
+                (exporter == "aibid-operator" && name.starts_with("aibid_operator_"))
+                    .then_some((name, labels))
+            })
+            .collect();
+        assert!(expected.len() >= 2, "{path} lists no operator metrics");
+        for (name, labels) in expected {
+            let sample = exported
+                .lines()
+                .find(|line| {
+                    line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
+                })
+                .unwrap_or_else(|| panic!("{name} not exported:\n{exported}"));
+            for label in labels.split(',').filter(|l| *l != "-") {
+                assert!(
+                    sample.contains(&format!("{label}=\"")),
+                    "{name} lacks label {label}: {sample}"
+                );
+            }
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! server-side apply every changed child under one field manager, handle immutable StatefulSet volume fields,
 //! then write status (only when it changed) and publish Events on condition transitions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,12 +10,13 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Client, Resource, ResourceExt};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use crate::capabilities::Capabilities;
@@ -131,11 +132,20 @@ async fn reconcile_inner(bd: &BiddingDeployment, ctx: &Context) -> Result<Action
         ));
     }
     let credentials = credentials(bd, ctx, &ns).await?;
-    let (migrated_version, migration) = migration_state(bd, ctx, &ns).await?;
-    let observed = Observed {
+    let mut problems = Vec::new();
+    let secret_digests = referenced_secret_digests(bd, ctx, &ns, &mut problems).await?;
+    let mut observed = Observed {
         credentials,
-        migrated_version: migrated_version.clone(),
+        migrated_version: None,
+        secret_digests,
     };
+    // The migration Job is named from its content (Jobs are immutable), so its name needs the settings.
+    let job_name = migration::job(bd, &render::settings::settings(bd, &observed))
+        .metadata
+        .name
+        .unwrap_or_default();
+    let (migrated_version, migration) = migration_state(bd, ctx, &ns, &job_name).await?;
+    observed.migrated_version = migrated_version.clone();
 
     let mut seen = Observations {
         migrated_version,
@@ -145,8 +155,11 @@ async fn reconcile_inner(bd: &BiddingDeployment, ctx: &Context) -> Result<Action
         postgres: bd.spec.database.managed().map(|_| None),
         redis: bd.spec.redis.managed().map(|_| None),
         skipped_kinds: vec![],
-        problems: vec![],
+        problems,
     };
+    // One failed apply does not stop the others nor the status: failures become a Degraded condition.
+    let mut failed = Vec::new();
+    let mut rendered = BTreeSet::new();
     for mut child in render::render_all(bd, &observed) {
         if !ctx.capabilities.serves(child.api_version(), child.kind()) {
             let label = format!("{} {}", child.api_version(), child.kind());
@@ -155,14 +168,90 @@ async fn reconcile_inner(bd: &BiddingDeployment, ctx: &Context) -> Result<Action
             }
             continue;
         }
+        rendered.insert((child.kind().to_string(), child.name.clone()));
         if child.kind() == "StatefulSet" && !ctx.capabilities.pvc_retention_policy() {
             strip_retention_policy(&mut child, &mut seen);
         }
-        let live = apply(ctx, &ns, &mut child, &mut seen).await?;
-        observe(&child, live.as_ref(), &mut seen);
+        match apply(ctx, &ns, &mut child, &mut seen).await {
+            Ok(live) => observe(&child, live.as_ref(), &mut seen),
+            Err(error) => {
+                seen.problems.push((
+                    "ApplyFailed".into(),
+                    format!("{} {}: {error}", child.kind(), child.name),
+                ));
+                failed.push(error);
+            }
+        }
+    }
+    if let Err(error) = prune(bd, ctx, &ns, &rendered).await {
+        seen.problems
+            .push(("PruneFailed".into(), error.to_string()));
+        failed.push(error);
     }
     update_status(bd, ctx, &ns, &seen).await?;
-    Ok(Action::requeue(RESYNC))
+    match failed.into_iter().next() {
+        // The first failure drives the error metric and the backoff; all of them are in the status.
+        Some(first) => Err(first),
+        None => Ok(Action::requeue(RESYNC)),
+    }
+}
+
+/// The user's Secret keys referenced by the spec (LLM key, JWT/encryption/admin refs, external URLs).
+pub fn referenced_secret_keys(bd: &BiddingDeployment) -> Vec<&crate::crd::SecretKeyRef> {
+    let spec = &bd.spec;
+    [
+        spec.llm.api_key_secret_ref.as_ref(),
+        spec.security.jwt_secret_ref.as_ref(),
+        spec.security.encryption_key_secret_ref.as_ref(),
+        spec.security.admin_password_secret_ref.as_ref(),
+        spec.database.external.as_ref().map(|e| &e.url_secret_ref),
+        spec.redis.external.as_ref().map(|e| &e.url_secret_ref),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// sha256 of each referenced Secret key's value, so a rotated Secret rolls the pods that read it. A missing Secret
+/// or key becomes a `SecretMissing` problem naming both; its pods are still rendered (they wait for the Secret).
+async fn referenced_secret_digests(
+    bd: &BiddingDeployment,
+    ctx: &Context,
+    ns: &str,
+    problems: &mut Vec<(String, String)>,
+) -> Result<BTreeMap<(String, String), String>> {
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+    let mut secrets: BTreeMap<String, Option<Secret>> = BTreeMap::new();
+    let mut digests = BTreeMap::new();
+    for reference in referenced_secret_keys(bd) {
+        if !secrets.contains_key(&reference.name) {
+            let secret = api
+                .get_opt(&reference.name)
+                .await
+                .map_err(|e| Error::kube(format!("get Secret {}", reference.name), e))?;
+            secrets.insert(reference.name.clone(), secret);
+        }
+        let value = secrets
+            .get(&reference.name)
+            .and_then(Option::as_ref)
+            .and_then(|secret| secret.data.as_ref()?.get(&reference.key));
+        match value {
+            Some(bytes) => {
+                digests.insert(
+                    (reference.name.clone(), reference.key.clone()),
+                    hex::encode(Sha256::digest(&bytes.0)),
+                );
+            }
+            None => problems.push((
+                "SecretMissing".into(),
+                format!(
+                    "Secret {ns}/{} has no key {} (referenced by the spec)",
+                    reference.name, reference.key
+                ),
+            )),
+        }
+    }
+    Ok(digests)
 }
 
 /// Read the generated Secret, or create it (once) with fresh values when absent. Never updated afterwards.
@@ -178,7 +267,7 @@ async fn credentials(
         .await
         .map_err(|e| Error::kube(format!("get Secret {name}"), e))?;
     let secret = match existing {
-        Some(secret) => secret,
+        Some(secret) => adopt_generated_secret(bd, ctx, &api, secret).await?,
         None => {
             let fresh = secrets::generated_secret(bd, &secrets::generate_credentials());
             match api
@@ -209,17 +298,47 @@ async fn credentials(
         .map_err(|problem| Error::GeneratedSecretDamaged { name, problem })
 }
 
+/// Give an existing generated Secret the ownerReferences the spec asks for: none while it must outlive the CR (a
+/// re-created CR adopts the retained one), a controller reference to this CR otherwise. Its data is never touched.
+async fn adopt_generated_secret(
+    bd: &BiddingDeployment,
+    ctx: &Context,
+    api: &Api<Secret>,
+    secret: Secret,
+) -> Result<Secret> {
+    let desired = secrets::generated_secret_meta(bd).owner_references;
+    let current = secret
+        .metadata
+        .owner_references
+        .clone()
+        .filter(|owners| !owners.is_empty());
+    if desired == current {
+        return Ok(secret);
+    }
+    let name = secret.name_any();
+    // A JSON merge patch replaces the whole list; `null` removes it.
+    let patch = json!({"metadata": {"ownerReferences": desired}});
+    let adopted = api
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| Error::kube(format!("adopt Secret {name}"), e))?;
+    ctx.metrics.record_write("Secret");
+    info!(secret = %name, "generated credentials adopted");
+    Ok(adopted)
+}
+
 /// The version the app pods may run, and where the migration to `spec.version` stands.
 async fn migration_state(
     bd: &BiddingDeployment,
     ctx: &Context,
     ns: &str,
+    job_name: &str,
 ) -> Result<(Option<String>, Migration)> {
     let migrated = bd.status.as_ref().and_then(|s| s.version.clone());
     if migrated.as_deref() == Some(bd.spec.version.as_str()) {
         return Ok((migrated, Migration::Done));
     }
-    let name = migration::job_name(bd, &bd.spec.version);
+    let name = job_name.to_string();
     let api: Api<Job> = Api::namespaced(ctx.client.clone(), ns);
     let job = api
         .get_opt(&name)
@@ -416,7 +535,10 @@ async fn keep_immutable_claims(
             (Some(w), Some(h)) if w > h => {
                 for ordinal in 0..replicas {
                     let pvc = format!("{claim}-{}-{ordinal}", child.name);
-                    resize_claim(ctx, ns, &pvc, &want, seen).await?;
+                    if let Err(error) = resize_claim(ctx, ns, &pvc, &want, seen).await {
+                        seen.problems
+                            .push(("StorageResizeFailed".into(), error.to_string()));
+                    }
                 }
             }
             _ => {}
@@ -530,7 +652,11 @@ async fn update_status(
         return Ok(());
     }
     let api: Api<BiddingDeployment> = Api::namespaced(ctx.client.clone(), ns);
-    let patch = json!({ "status": new });
+    let (old_value, new_value) = (
+        serde_json::to_value(&old).map_err(|e| Error::Serialization(e.to_string()))?,
+        serde_json::to_value(&new).map_err(|e| Error::Serialization(e.to_string()))?,
+    );
+    let patch = json!({ "status": merge_patch(&old_value, &new_value) });
     api.patch_status(
         &bd.name_any(),
         &PatchParams::default(),
@@ -545,6 +671,137 @@ async fn update_status(
     })?;
     ctx.metrics.record_write("BiddingDeploymentStatus");
     publish_transitions(bd, ctx, &old, &new).await;
+    Ok(())
+}
+
+/// JSON merge patch (RFC 7386) turning `old` into `new`: changed values, and `null` for every field that `new`
+/// no longer has, so a cleared status field disappears instead of lingering (and being rewritten forever).
+pub fn merge_patch(old: &Value, new: &Value) -> Value {
+    match (old, new) {
+        (Value::Object(old), Value::Object(new)) => {
+            let mut patch = serde_json::Map::new();
+            for key in old.keys().filter(|key| !new.contains_key(*key)) {
+                patch.insert(key.clone(), Value::Null);
+            }
+            for (key, value) in new {
+                match old.get(key) {
+                    Some(previous) if previous == value => {}
+                    Some(previous @ Value::Object(_)) if value.is_object() => {
+                        patch.insert(key.clone(), merge_patch(previous, value));
+                    }
+                    _ => {
+                        patch.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            Value::Object(patch)
+        }
+        _ => new.clone(),
+    }
+}
+
+/// Kinds the operator renders and may delete again once they are no longer rendered. Never PVCs (user data) and
+/// never Secrets: the generated one must survive, the connection one is always rendered, and leaving Secrets out
+/// keeps the operator from needing to list them.
+pub const PRUNABLE: [(&str, &str); 12] = [
+    ("v1", "ServiceAccount"),
+    ("v1", "ConfigMap"),
+    ("v1", "Service"),
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("batch/v1", "Job"),
+    ("batch/v1", "CronJob"),
+    ("policy/v1", "PodDisruptionBudget"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
+];
+
+/// Whether a live object is a child of `bd` that the current render no longer contains and may be deleted:
+/// controlled by this CR (uid), labelled as ours, not rendered, not the generated Secret, and for Jobs only
+/// migration Jobs that did not succeed (finished ones stay until their TTL for inspection).
+pub fn is_stale_child(
+    bd: &BiddingDeployment,
+    kind: &str,
+    live: &DynamicObject,
+    rendered: &BTreeSet<(String, String)>,
+) -> bool {
+    let name = live.name_any();
+    let controlled = live
+        .owner_references()
+        .iter()
+        .any(|o| o.controller == Some(true) && Some(&o.uid) == bd.metadata.uid.as_ref());
+    let labels = live.labels();
+    let ours = labels
+        .get("app.kubernetes.io/managed-by")
+        .map(String::as_str)
+        == Some(render::labels::MANAGED_BY);
+    let protected = match kind {
+        "Secret" => name == render::generated_secret_name(bd),
+        "Job" => {
+            labels
+                .get("app.kubernetes.io/component")
+                .map(String::as_str)
+                != Some(Component::Migration.as_str())
+                || live
+                    .data
+                    .pointer("/status/succeeded")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0)
+                    > 0
+        }
+        _ => false,
+    };
+    controlled && ours && !protected && !rendered.contains(&(kind.to_string(), name))
+}
+
+/// Delete children of `bd` that are no longer rendered (autoscaling off, monitor disabled, ingress removed,
+/// managed database switched to external...). Kinds the server does not serve are skipped.
+async fn prune(
+    bd: &BiddingDeployment,
+    ctx: &Context,
+    ns: &str,
+    rendered: &BTreeSet<(String, String)>,
+) -> Result<()> {
+    let selector = format!(
+        "{},app.kubernetes.io/instance={}",
+        child_selector(),
+        bd.name_any()
+    );
+    for (api_version, kind) in PRUNABLE {
+        if !ctx.capabilities.serves(api_version, kind) {
+            continue;
+        }
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let resource = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
+            group, version, kind,
+        ));
+        let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &resource);
+        let live = match api
+            .list(&kube::api::ListParams::default().labels(&selector))
+            .await
+        {
+            Ok(list) => list.items,
+            // The kind stopped being served since discovery (a CRD removed): nothing of it to prune.
+            Err(kube::Error::Api(status)) if status.code == 404 => continue,
+            Err(e) => return Err(Error::kube(format!("list {kind}"), e)),
+        };
+        for object in live
+            .iter()
+            .filter(|o| is_stale_child(bd, kind, o, rendered))
+        {
+            let name = object.name_any();
+            match api.delete(&name, &DeleteParams::background()).await {
+                Ok(_) => {
+                    ctx.metrics.record_write(kind);
+                    info!(kind, name = %name, "pruned a child that is no longer rendered");
+                }
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(e) => return Err(Error::kube(format!("delete {kind} {name}"), e)),
+            }
+        }
+    }
     Ok(())
 }
 
@@ -613,6 +870,83 @@ mod tests {
             serde_json::from_value(child.object.clone()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(live_hash(&live), child.applied_hash());
         assert!(child.applied_hash().is_some());
+    }
+
+    #[test]
+    fn a_cleared_status_field_is_nulled_and_an_unchanged_one_is_not_sent() {
+        let old = json!({"endpoints": {"api": "http://a", "monitor": "http://m"}, "version": "1"});
+        let new = json!({"endpoints": {"api": "http://a"}, "version": "1"});
+        assert_eq!(
+            merge_patch(&old, &new),
+            json!({"endpoints": {"monitor": null}})
+        );
+        assert_eq!(merge_patch(&new, &new), json!({}));
+    }
+
+    #[test]
+    fn only_unrendered_children_controlled_by_this_cr_are_stale() {
+        let bd = crate::render::testing::sample();
+        let children = render::render_all(&bd, &crate::render::testing::observed());
+        let live = |kind: &str, name: &str| -> DynamicObject {
+            serde_json::from_value(
+                children
+                    .iter()
+                    .find(|c| c.kind() == kind && c.name == name)
+                    .unwrap_or_else(|| panic!("{kind} {name}"))
+                    .object
+                    .clone(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let mut rendered: BTreeSet<(String, String)> = children
+            .iter()
+            .map(|c| (c.kind().to_string(), c.name.clone()))
+            .collect();
+        let monitor = live("Deployment", "bids-monitor");
+        assert!(!is_stale_child(&bd, "Deployment", &monitor, &rendered));
+        rendered.remove(&("Deployment".into(), "bids-monitor".into()));
+        assert!(is_stale_child(&bd, "Deployment", &monitor, &rendered));
+        let mut foreign = monitor.clone();
+        foreign.metadata.owner_references = None;
+        assert!(
+            !is_stale_child(&bd, "Deployment", &foreign, &rendered),
+            "not ours"
+        );
+        let mut generated: DynamicObject = serde_json::from_value(
+            serde_json::to_value(secrets::generated_secret(
+                &bd,
+                &render::Credentials::placeholders(),
+            ))
+            .unwrap_or_default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        generated.metadata.owner_references = monitor.metadata.owner_references.clone();
+        assert!(
+            !is_stale_child(&bd, "Secret", &generated, &rendered),
+            "the generated Secret is never pruned"
+        );
+        // Every kind render_all can produce is prunable, except the user-data PVCs.
+        let mut everything = bd.clone();
+        everything.spec.api.autoscaling = Some(crate::crd::AutoscalingSpec {
+            min_replicas: 2,
+            max_replicas: 4,
+            target_cpu_utilization: 70,
+        });
+        everything.spec.backup =
+            Some(serde_json::from_value(json!({})).unwrap_or_else(|e| panic!("{e}")));
+        everything.spec.monitoring =
+            Some(serde_json::from_value(json!({})).unwrap_or_else(|e| panic!("{e}")));
+        for child in render::render_all(&everything, &crate::render::testing::observed()) {
+            let known = PRUNABLE
+                .iter()
+                .any(|(v, k)| *v == child.api_version() && *k == child.kind());
+            assert!(
+                known || matches!(child.kind(), "PersistentVolumeClaim" | "Secret"),
+                "{} {} could never be pruned",
+                child.api_version(),
+                child.kind()
+            );
+        }
     }
 
     #[test]

@@ -68,6 +68,17 @@ pub async fn controller(client: Client, ctx: Arc<Context>, namespace: Option<&st
 
 /// Become leader, then reconcile until leadership is lost (returned as an error so the process restarts).
 pub async fn run(client: Client, config: RunConfig, metrics: Arc<Metrics>) -> anyhow::Result<()> {
+    run_until(client, config, metrics, std::future::pending()).await
+}
+
+/// [`run`] until `shutdown` completes (SIGTERM, Ctrl-C): then stop reconciling and release the Lease, so the
+/// next replica leads at once.
+pub async fn run_until(
+    client: Client,
+    config: RunConfig,
+    metrics: Arc<Metrics>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let lease = LeaseLock::new(
         client.clone(),
         &config.lease_namespace,
@@ -76,7 +87,11 @@ pub async fn run(client: Client, config: RunConfig, metrics: Arc<Metrics>) -> an
         config.lease_duration,
     );
     info!(identity = %config.identity, lease = %config.lease_name, "waiting for the leader lease");
-    lease.acquire().await?;
+    tokio::pin!(shutdown);
+    tokio::select! {
+        acquired = lease.acquire() => acquired?,
+        () = &mut shutdown => return Ok(()),
+    }
     metrics.leader.set(1);
     info!(identity = %config.identity, "leading");
     let capabilities = Capabilities::discover(&client).await?;
@@ -89,6 +104,13 @@ pub async fn run(client: Client, config: RunConfig, metrics: Arc<Metrics>) -> an
     let result = tokio::select! {
         () = controller(client, ctx, config.namespace.as_deref()) => Ok(()),
         lost = lease.hold() => Err(anyhow::anyhow!("leader lease lost: {lost}")),
+        () = &mut shutdown => {
+            info!(identity = %config.identity, "shutting down: releasing the leader lease");
+            if let Err(error) = lease.release().await {
+                warn!(%error, "could not release the leader lease; it expires by itself");
+            }
+            Ok(())
+        }
     };
     metrics.leader.set(0);
     result

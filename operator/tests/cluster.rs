@@ -84,7 +84,6 @@ async fn a_sample_becomes_owned_children_and_a_ready_status() {
     );
     for (api_version, kind, name) in [
         ("v1", "ConfigMap", "bids-config"),
-        ("v1", "Secret", "bids-generated"),
         ("v1", "Secret", "bids-connection"),
         ("v1", "Service", "bids-api"),
         ("v1", "Service", "bids-postgres-headless"),
@@ -105,6 +104,11 @@ async fn a_sample_becomes_owned_children_and_a_ready_status() {
             "{kind} {name} not owned"
         );
     }
+    let generated = wait_exists(&client, &ns, "v1", "Secret", "bids-generated").await;
+    assert!(
+        generated.owner_references().is_empty(),
+        "the database's passwords must outlive the CR like its volume"
+    );
     let files = wait_exists(&client, &ns, "v1", "PersistentVolumeClaim", "bids-files").await;
     assert!(
         files.owner_references().is_empty(),
@@ -207,7 +211,7 @@ fn reconciliations(metrics: &Metrics) -> u64 {
     metrics
         .encode()
         .lines()
-        .filter(|l| l.starts_with("aibid_operator_reconciliations_total"))
+        .filter(|l| l.starts_with("aibid_operator_reconcile_total"))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
 }
@@ -253,6 +257,276 @@ async fn deleting_the_cr_collects_children_but_keeps_the_files_volume() {
             .await
             .is_some(),
         "the files volume must survive"
+    );
+    // The keys and passwords of the retained database survive too, and a re-created CR adopts them.
+    let kept = get(&client, &ns, "v1", "Secret", "bids-generated")
+        .await
+        .unwrap_or_else(|| {
+            panic!("the generated Secret must survive the CR while the database volume does")
+        });
+    assert!(
+        kept.owner_references().is_empty(),
+        "{:?}",
+        kept.owner_references()
+    );
+    let _operator = start_operator(&client, &ns).await;
+    create(&client, &sample("bids", &ns)).await;
+    complete_migration(&client, &ns).await;
+    wait_exists(&client, &ns, "apps/v1", "Deployment", "bids-api").await;
+    let adopted = wait_exists(&client, &ns, "v1", "Secret", "bids-generated").await;
+    assert_eq!(
+        kept.data["data"], adopted.data["data"],
+        "re-creating the CR must keep the passwords the retained database was initialised with"
+    );
+}
+
+async fn wait_gone(client: &kube::Client, ns: &str, api_version: &str, kind: &str, name: &str) {
+    wait_for(
+        &format!("{kind} {name} to be pruned"),
+        Duration::from_secs(60),
+        || async {
+            get(client, ns, api_version, kind, name)
+                .await
+                .is_none()
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+/// The CR's status as stored (not through the typed struct, which cannot tell absent from null).
+async fn raw_status(client: &kube::Client, ns: &str) -> serde_json::Value {
+    get(
+        client,
+        ns,
+        "aibid.dev/v1alpha1",
+        "BiddingDeployment",
+        "bids",
+    )
+    .await
+    .map(|bd| bd.data["status"].clone())
+    .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn turning_off_the_monitor_and_the_ingress_deletes_their_objects_and_endpoints() {
+    let client = client().await;
+    let (ns, operator) = converged(&client, "prune").await;
+    assert!(raw_status(&client, &ns).await["endpoints"]["monitor"].is_string());
+    patch_spec(
+        &client,
+        &ns,
+        "bids",
+        json!({"monitor": {"enabled": false}, "ingress": null}),
+    )
+    .await;
+    for (api_version, kind, name) in [
+        ("apps/v1", "Deployment", "bids-monitor"),
+        ("v1", "Service", "bids-monitor"),
+        ("networking.k8s.io/v1", "Ingress", "bids"),
+        ("networking.k8s.io/v1", "Ingress", "bids-metrics"),
+        ("v1", "ConfigMap", "bids-security-headers"),
+    ] {
+        wait_gone(&client, &ns, api_version, kind, name).await;
+    }
+    for (api_version, kind, name) in [
+        ("v1", "PersistentVolumeClaim", "bids-files"),
+        ("v1", "Secret", "bids-generated"),
+        ("apps/v1", "Deployment", "bids-api"),
+        ("apps/v1", "StatefulSet", "bids-postgres"),
+    ] {
+        assert!(
+            get(&client, &ns, api_version, kind, name).await.is_some(),
+            "{kind} {name} must stay"
+        );
+    }
+    // Cleared status fields disappear...
+    wait_for("endpoints cleared", Duration::from_secs(60), || async {
+        let status = raw_status(&client, &ns).await;
+        let endpoints = &status["endpoints"];
+        (endpoints.get("monitor").is_none() && endpoints.get("external").is_none()).then_some(())
+    })
+    .await;
+    // ...and an unchanged CR afterwards writes nothing (a lingering field would be rewritten every time).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (writes, reconciled) = (
+        operator.metrics.writes_so_far(),
+        reconciliations(&operator.metrics),
+    );
+    Api::<BiddingDeployment>::namespaced(client.clone(), &ns)
+        .patch(
+            "bids",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"metadata": {"annotations": {"touched": "yes"}}})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("annotating: {e}"));
+    wait_for("another reconcile", Duration::from_secs(30), || async {
+        (reconciliations(&operator.metrics) > reconciled).then_some(())
+    })
+    .await;
+    assert_eq!(operator.metrics.writes_so_far(), writes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_child_that_cannot_be_applied_does_not_block_the_others_or_the_status() {
+    let client = client().await;
+    install_crd(&client).await;
+    let ns = namespace(&client, "applyfail").await;
+    // Someone else's Deployment under the worker's name, with a selector Kubernetes will not let us change.
+    let foreign: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "bids-worker"},
+        "spec": {"selector": {"matchLabels": {"app": "foreign"}},
+                 "template": {"metadata": {"labels": {"app": "foreign"}},
+                              "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}
+    }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    Api::<kube::api::DynamicObject>::namespaced_with(
+        client.clone(),
+        &ns,
+        &resource("apps/v1", "Deployment"),
+    )
+    .create(&kube::api::PostParams::default(), &foreign)
+    .await
+    .unwrap_or_else(|e| panic!("foreign Deployment: {e}"));
+    let _operator = start_operator(&client, &ns).await;
+    create(&client, &sample("bids", &ns)).await;
+    // Changing the log level while the migration Job exists makes a new Job, not a 422 on the immutable one.
+    let first_job = wait_exists_job(&client, &ns).await;
+    patch_spec(&client, &ns, "bids", json!({"logging": {"level": "debug"}})).await;
+    wait_for("a new migration Job", Duration::from_secs(60), || async {
+        let name = wait_exists_job(&client, &ns).await;
+        (name != first_job).then_some(())
+    })
+    .await;
+    wait_gone(&client, &ns, "batch/v1", "Job", &first_job).await;
+    complete_migration(&client, &ns).await;
+    let bd = wait_condition(&client, &ns, "bids", "Degraded", "True", "ApplyFailed").await;
+    let message = condition(&bd, "Degraded").unwrap_or_default().2;
+    assert!(message.contains("Deployment bids-worker"), "{message}");
+    for name in ["bids-api", "bids-scheduler", "bids-monitor"] {
+        wait_exists(&client, &ns, "apps/v1", "Deployment", name).await;
+    }
+    assert_eq!(
+        bd.status.and_then(|s| s.version).as_deref(),
+        Some("1.0.0"),
+        "status is still written"
+    );
+}
+
+/// Name of the one migration Job in `ns` (waits for it).
+async fn wait_exists_job(client: &kube::Client, ns: &str) -> String {
+    wait_for("a migration Job", Duration::from_secs(60), || async {
+        let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(client.clone(), ns);
+        let list = jobs.list(&Default::default()).await.ok()?;
+        let live: Vec<_> = list
+            .items
+            .into_iter()
+            .filter(|j| j.metadata.deletion_timestamp.is_none())
+            .collect();
+        (live.len() == 1).then(|| live[0].name_any())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_referenced_secret_is_a_condition_and_rotating_it_rolls_the_pods_that_read_it() {
+    let client = client().await;
+    install_crd(&client).await;
+    let ns = namespace(&client, "rotate").await;
+    let _operator = start_operator(&client, &ns).await;
+    let mut cr = sample("bids", &ns);
+    cr.spec.llm.api_key_secret_ref = Some(aibid_operator::crd::SecretKeyRef {
+        name: "llm".into(),
+        key: "api-key".into(),
+    });
+    create(&client, &cr).await;
+    let missing = wait_condition(&client, &ns, "bids", "Degraded", "True", "SecretMissing").await;
+    let message = condition(&missing, "Degraded").unwrap_or_default().2;
+    assert!(
+        message.contains("llm") && message.contains("api-key"),
+        "{message}"
+    );
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), &ns);
+    let secret = |value: &str| {
+        serde_json::from_value::<k8s_openapi::api::core::v1::Secret>(json!({
+            "metadata": {"name": "llm"}, "stringData": {"api-key": value}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    secrets
+        .create(&kube::api::PostParams::default(), &secret("first"))
+        .await
+        .unwrap_or_else(|e| panic!("creating Secret: {e}"));
+    complete_migration(&client, &ns).await;
+    let touch = |n: &'static str| {
+        let client = client.clone();
+        let ns = ns.clone();
+        async move {
+            // Secrets are re-read on every reconcile (and at least every resync); poke one now.
+            Api::<BiddingDeployment>::namespaced(client, &ns)
+                .patch(
+                    "bids",
+                    &PatchParams::default(),
+                    &Patch::Merge(&json!({"metadata": {"annotations": {"poke": n}}})),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("annotating: {e}"));
+        }
+    };
+    touch("1").await;
+    let hash = |name: &'static str| {
+        let client = client.clone();
+        let ns = ns.clone();
+        async move {
+            get(&client, &ns, "apps/v1", "Deployment", name)
+                .await
+                .and_then(|d| {
+                    d.data["spec"]["template"]["metadata"]["annotations"]["aibid.dev/secret-sha256"]
+                        .as_str()
+                        .map(str::to_string)
+                })
+        }
+    };
+    let before = wait_for(
+        "API with the first key",
+        Duration::from_secs(60),
+        || async {
+            let bd = bd(&client, &ns, "bids").await;
+            let (_, reason, _) = condition(&bd, "Degraded")?;
+            if reason == "SecretMissing" {
+                return None;
+            }
+            Some((hash("bids-api").await?, hash("bids-scheduler").await?))
+        },
+    )
+    .await;
+    let mut rotated = secret("second");
+    rotated.metadata.resource_version = None;
+    secrets
+        .replace("llm", &kube::api::PostParams::default(), &{
+            let mut current = secrets.get("llm").await.unwrap_or_else(|e| panic!("{e}"));
+            current.data = None;
+            current.string_data = rotated.string_data.clone();
+            current
+        })
+        .await
+        .unwrap_or_else(|e| panic!("rotating: {e}"));
+    touch("2").await;
+    let after = wait_for(
+        "API rolled for the new key",
+        Duration::from_secs(60),
+        || async {
+            let api = hash("bids-api").await?;
+            (api != before.0).then_some(api)
+        },
+    )
+    .await;
+    assert_ne!(after, before.0);
+    assert_eq!(
+        hash("bids-scheduler").await,
+        Some(before.1),
+        "the scheduler does not read the LLM key and must not roll"
     );
 }
 
@@ -404,4 +678,36 @@ async fn the_scale_subresource_scales_the_api() {
         Some(json!(3)),
         "workers keep their own count"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kinds_1_20_lacks_are_named_in_a_condition_not_a_crash() {
+    let client = client().await;
+    install_crd(&client).await;
+    let ns = namespace(&client, "kinds").await;
+    let operator = start_operator(&client, &ns).await;
+    let mut cr = sample("bids", &ns);
+    cr.spec.api.autoscaling = Some(aibid_operator::crd::AutoscalingSpec {
+        min_replicas: 2,
+        max_replicas: 6,
+        target_cpu_utilization: 70,
+    });
+    cr.spec.backup = Some(serde_json::from_value(json!({})).unwrap_or_else(|e| panic!("{e}")));
+    create(&client, &cr).await;
+    complete_migration(&client, &ns).await;
+    wait_exists(&client, &ns, "apps/v1", "Deployment", "bids-api").await;
+    let bd = wait_condition(
+        &client,
+        &ns,
+        "bids",
+        "KindsAvailable",
+        "False",
+        "KindsNotServed",
+    )
+    .await;
+    let message = condition(&bd, "KindsAvailable").unwrap_or_default().2;
+    for kind in ["autoscaling/v2 HorizontalPodAutoscaler", "batch/v1 CronJob"] {
+        assert!(message.contains(kind), "{message}");
+    }
+    assert!(!operator.task.is_finished(), "the controller keeps running");
 }

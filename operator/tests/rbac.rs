@@ -10,14 +10,32 @@ use aibid_operator::run::{self, RunConfig};
 use common::*;
 use kube::api::{Api, DynamicObject, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::Client;
+use kube::{Client, ResourceExt};
 
 const OPERATOR_NAMESPACE: &str = "aibid-system";
 
+/// Create, or bring an existing object (from an earlier run on the shared server) up to this file's rules.
 async fn create_ignoring_conflicts(api: &Api<DynamicObject>, object: &DynamicObject) {
     match api.create(&PostParams::default(), object).await {
         Ok(_) => {}
-        Err(kube::Error::Api(status)) if status.code == 409 => {}
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            let name = object.name_any();
+            let current = api
+                .get(&name)
+                .await
+                .unwrap_or_else(|e| panic!("reading RBAC object {name}: {e}"));
+            let mut replacement = object.clone();
+            replacement.metadata.resource_version = current.resource_version();
+            match api
+                .replace(&name, &PostParams::default(), &replacement)
+                .await
+            {
+                Ok(_) => {}
+                // A parallel test replaced it at the same moment with the same file.
+                Err(kube::Error::Api(status)) if status.code == 409 => {}
+                Err(e) => panic!("updating RBAC object {name}: {e}"),
+            }
+        }
         Err(e) => panic!("creating RBAC object: {e}"),
     }
 }

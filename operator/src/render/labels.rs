@@ -93,6 +93,18 @@ pub fn labels(
     labels
 }
 
+/// Labels of StatefulSet pod templates: only what never changes for an installation, without the CR's own
+/// labels, so relabelling the CR does not restart PostgreSQL or Redis.
+pub fn stateful_pod_labels(
+    bd: &BiddingDeployment,
+    component: Component,
+) -> BTreeMap<String, String> {
+    let mut labels = selector_labels(bd, component);
+    labels.insert("app.kubernetes.io/part-of".into(), "aibid".into());
+    labels.insert("app.kubernetes.io/managed-by".into(), MANAGED_BY.into());
+    labels
+}
+
 pub fn selector(bd: &BiddingDeployment, component: Component) -> LabelSelector {
     LabelSelector {
         match_labels: Some(selector_labels(bd, component)),

@@ -12,9 +12,11 @@ use super::pod::{self, AppPod};
 use super::settings::Setting;
 use crate::crd::BiddingDeployment;
 
-/// `<cr>-migrate-<first 10 hex of sha256(version)>`: stable per version, always a valid object name.
-pub fn job_name(bd: &BiddingDeployment, version: &str) -> String {
-    let digest = hex::encode(Sha256::digest(version.as_bytes()));
+/// `<cr>-migrate-<first 10 hex of sha256(JobSpec)>`: a Job's template is immutable, so any change of what the Job
+/// would run (version, settings, labels) is a new Job rather than a refused update; always a valid object name.
+pub fn job_name(bd: &BiddingDeployment, spec: &JobSpec) -> String {
+    let content = serde_json::to_vec(spec).unwrap_or_default();
+    let digest = hex::encode(Sha256::digest(&content));
     format!("{}-migrate-{}", bd.name_any(), &digest[..10])
 }
 
@@ -37,20 +39,21 @@ pub fn job(bd: &BiddingDeployment, all: &[Setting]) -> Job {
     if let Some(spec) = template.spec.as_mut() {
         spec.restart_policy = Some("Never".into());
     }
+    let spec = JobSpec {
+        backoff_limit: Some(6),
+        active_deadline_seconds: Some(1800),
+        // Keep finished Jobs a week for inspection; status.version remembers the result after that.
+        ttl_seconds_after_finished: Some(7 * 24 * 3600),
+        template,
+        ..Default::default()
+    };
     Job {
         metadata: labels::owned_meta(
             bd,
-            job_name(bd, version),
+            job_name(bd, &spec),
             labels::labels(bd, component, Some(version)),
         ),
-        spec: Some(JobSpec {
-            backoff_limit: Some(6),
-            active_deadline_seconds: Some(1800),
-            // Keep finished Jobs a week for inspection; status.version remembers the result after that.
-            ttl_seconds_after_finished: Some(7 * 24 * 3600),
-            template,
-            ..Default::default()
-        }),
+        spec: Some(spec),
         ..Default::default()
     }
 }
@@ -58,12 +61,30 @@ pub fn job(bd: &BiddingDeployment, all: &[Setting]) -> Job {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::testing::sample;
+    use crate::render::settings::settings;
+    use crate::render::testing::{observed, sample};
 
     #[test]
-    fn each_version_gets_its_own_short_job_name() {
+    fn any_change_to_what_the_job_runs_is_a_new_job_never_an_update_of_an_immutable_one() {
+        let name = |bd: &BiddingDeployment| {
+            job(bd, &settings(bd, &observed()))
+                .metadata
+                .name
+                .unwrap_or_default()
+        };
         let bd = sample();
-        assert_ne!(job_name(&bd, "1.0.0"), job_name(&bd, "1.1.0"));
-        assert!(job_name(&bd, &"v".repeat(128)).len() <= 63);
+        assert_eq!(name(&bd), name(&bd.clone()), "stable while nothing changes");
+        let mut newer = bd.clone();
+        newer.spec.version = "1.1.0".into();
+        let mut louder = bd.clone();
+        louder.spec.logging.level = crate::crd::LogLevel::Debug;
+        let mut labelled = bd.clone();
+        labelled.metadata.labels = Some([("team".to_string(), "bids".to_string())].into());
+        for changed in [&newer, &louder, &labelled] {
+            assert_ne!(name(&bd), name(changed));
+        }
+        let mut long = bd.clone();
+        long.spec.version = "v".repeat(128);
+        assert!(name(&long).len() <= 63);
     }
 }

@@ -68,6 +68,9 @@ pub struct Observed {
     /// The aibid version whose database migration completed; API/worker/scheduler/monitor run it.
     /// `None` before the first migration: those Deployments are not rendered yet.
     pub migrated_version: Option<String>,
+    /// sha256 of each user Secret key the spec references, by (Secret name, key): part of the pod-template
+    /// fingerprint, so rotating such a Secret rolls exactly the pods that read it. Absent keys are not listed.
+    pub secret_digests: std::collections::BTreeMap<(String, String), String>,
 }
 
 /// Which API group/version a rendered object needs; kinds an old server lacks are skipped with a condition.
@@ -175,8 +178,16 @@ pub fn render_all(bd: &BiddingDeployment, observed: &Observed) -> Vec<Child> {
             &worker::deployment(bd, &all, version),
         ));
         children.push(child(
+            Component::Worker,
+            &service::metrics_headless(bd, Component::Worker),
+        ));
+        children.push(child(
             Component::Scheduler,
             &scheduler::deployment(bd, &all, version),
+        ));
+        children.push(child(
+            Component::Scheduler,
+            &service::metrics_headless(bd, Component::Scheduler),
         ));
         if bd.spec.monitor.enabled {
             children.push(child(
@@ -241,6 +252,7 @@ pub mod testing {
         Observed {
             credentials: Credentials::placeholders(),
             migrated_version: Some("1.0.0".into()),
+            secret_digests: Default::default(),
         }
     }
 
@@ -326,6 +338,74 @@ mod tests {
                 "{} {}: owned={owned}",
                 child.kind(),
                 child.name
+            );
+        }
+    }
+
+    #[test]
+    fn changing_a_cr_label_does_not_touch_statefulsets() {
+        let before = sample();
+        let mut after = before.clone();
+        after.metadata.labels = Some(std::collections::BTreeMap::from([(
+            "cost-centre".to_string(),
+            "bids".to_string(),
+        )]));
+        let specs = |bd: &BiddingDeployment| {
+            let children = render_all(bd, &observed());
+            ["bids-postgres", "bids-redis"]
+                .map(|name| find(&children, "StatefulSet", name)["spec"].clone())
+        };
+        assert_eq!(
+            specs(&before),
+            specs(&after),
+            "a CR label change must not restart PostgreSQL or Redis"
+        );
+        let children = render_all(&after, &observed());
+        assert_eq!(
+            find(&children, "StatefulSet", "bids-postgres")["metadata"]["labels"]["cost-centre"],
+            "bids",
+            "the StatefulSet object itself still carries the CR's labels"
+        );
+    }
+
+    #[test]
+    fn every_role_exposes_its_metrics_port_to_the_scrape_and_the_public_ingress_does_not() {
+        let children = render_all(&sample(), &observed());
+        let services: Vec<&Child> = children.iter().filter(|c| c.kind() == "Service").collect();
+        for role in ["api", "worker", "scheduler", "monitor"] {
+            let exposed = services.iter().any(|svc| {
+                svc.object["metadata"]["labels"]["app.kubernetes.io/component"] == role
+                    && svc.object["spec"]["ports"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|p| p["name"] == "metrics" && p["port"] == settings::METRICS_PORT)
+            });
+            assert!(exposed, "no Service exposes the metrics port of {role}");
+            let deployment = find(&children, "Deployment", &format!("bids-{role}"));
+            assert!(
+                deployment["spec"]["template"]["spec"]["containers"][0]["ports"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|p| p["name"] == "metrics" && p["containerPort"] == settings::METRICS_PORT),
+                "{role} pods must name their metrics port"
+            );
+        }
+        let backends = |name: &str| {
+            find(&children, "Ingress", name)["spec"]["rules"][0]["http"]["paths"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        };
+        let metrics = backends("bids-metrics");
+        assert_eq!(metrics[0]["path"], "/metrics");
+        assert_eq!(metrics[0]["backend"]["service"]["port"]["name"], "metrics");
+        for path in backends("bids") {
+            assert_ne!(path["path"], "/metrics");
+            assert_ne!(
+                path["backend"]["service"]["port"]["name"], "metrics",
+                "the public Ingress must not reach the metrics port"
             );
         }
     }

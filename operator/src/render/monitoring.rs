@@ -1,5 +1,5 @@
 //! Monitoring objects for kube-prometheus-stack: the alert rules of `alerts/aibid-rules.yml` as a PrometheusRule,
-//! a ServiceMonitor scraping the API and task-monitor Services, and the Grafana dashboards of `dashboards/` as a
+//! a ServiceMonitor scraping the metrics port of the API, worker, scheduler and task-monitor Services, and the Grafana dashboards of `dashboards/` as a
 //! ConfigMap the Grafana sidecar picks up by label. Each is switched by `spec.monitoring`.
 
 use std::collections::BTreeMap;
@@ -25,8 +25,14 @@ pub const DASHBOARDS: [(&str, &str); 2] = [
         include_str!("../../../dashboards/business.json"),
     ),
 ];
-/// The components with a `metrics` port on their Service; workers report through the task monitor.
-const SCRAPED: [Component; 2] = [Component::Api, Component::Monitor];
+/// The components with a `metrics` port on a Service (workers and scheduler on their headless
+/// `<cr>-<component>-metrics` Services): the service serves /metrics only on METRICS_PORT.
+pub const SCRAPED: [Component; 4] = [
+    Component::Api,
+    Component::Worker,
+    Component::Scheduler,
+    Component::Monitor,
+];
 const SCRAPE_INTERVAL: &str = "30s";
 
 /// prometheus-operator's PrometheusRule (monitoring.coreos.com/v1), only the fields rendered here.
@@ -246,7 +252,7 @@ mod tests {
     }
 
     #[test]
-    fn the_service_monitor_scrapes_the_metrics_port_of_this_installations_api_and_monitor() {
+    fn the_service_monitor_scrapes_the_metrics_port_of_every_aibid_role() {
         let bd = with_monitoring("selectorLabels: {release: prom}");
         let children = super::super::render_all(&bd, &observed());
         let monitor = find(&children, "ServiceMonitor", "bids");
@@ -258,7 +264,7 @@ mod tests {
         );
         assert_eq!(
             selector["matchExpressions"][0]["values"],
-            serde_json::json!(["api", "monitor"])
+            serde_json::json!(["api", "worker", "scheduler", "monitor"])
         );
         let endpoint = &monitor["spec"]["endpoints"][0];
         assert_eq!(

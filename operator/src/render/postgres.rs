@@ -240,7 +240,7 @@ pub fn stateful_set(bd: &BiddingDeployment, db: &ManagedDatabase) -> StatefulSet
             persistent_volume_claim_retention_policy: Some(retention_policy(&db.storage)),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
-                    labels: Some(labels::labels(bd, component, None)),
+                    labels: Some(labels::stateful_pod_labels(bd, component)),
                     annotations: Some(BTreeMap::from([(
                         CONFIG_HASH_ANNOTATION.to_string(),
                         config_hash,

@@ -116,7 +116,7 @@ pub fn stateful_set(bd: &BiddingDeployment, redis: &ManagedRedis) -> StatefulSet
             persistent_volume_claim_retention_policy: Some(retention_policy(&redis.storage)),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
-                    labels: Some(labels::labels(bd, component, None)),
+                    labels: Some(labels::stateful_pod_labels(bd, component)),
                     annotations: Some(BTreeMap::from([(
                         CONFIG_HASH_ANNOTATION.to_string(),
                         config_hash,

@@ -42,7 +42,40 @@ fn values(credentials: &Credentials) -> [&str; 5] {
     ]
 }
 
-/// The generated Secret. Owned by the CR (deleted with it) but never updated by the operator after creation.
+/// Whether the generated Secret must outlive the CR: its passwords and keys protect data that survives deletion
+/// (an external database, or a managed PostgreSQL/Redis volume kept by `retainOnDelete`). Only when every such
+/// volume is deleted with the CR does the Secret go with it.
+pub fn generated_secret_retained(bd: &BiddingDeployment) -> bool {
+    let database_survives = bd
+        .spec
+        .database
+        .managed()
+        .is_none_or(|db| db.storage.retain_on_delete);
+    let redis_survives = bd
+        .spec
+        .redis
+        .managed()
+        .is_some_and(|redis| redis.storage.retain_on_delete);
+    database_survives || redis_survives
+}
+
+/// Metadata of the generated Secret: no ownerReference while it must outlive the CR (see
+/// [`generated_secret_retained`]), so a re-created CR adopts it and keeps matching the retained database.
+pub fn generated_secret_meta(
+    bd: &BiddingDeployment,
+) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+    let (name, labels) = (
+        super::generated_secret_name(bd),
+        labels::labels(bd, Component::Config, None),
+    );
+    if generated_secret_retained(bd) {
+        labels::retained_meta(bd, name, labels)
+    } else {
+        labels::owned_meta(bd, name, labels)
+    }
+}
+
+/// The generated Secret. Never updated by the operator after creation except for its ownerReference.
 pub fn generated_secret(bd: &BiddingDeployment, credentials: &Credentials) -> Secret {
     let data = KEYS
         .iter()
@@ -50,11 +83,7 @@ pub fn generated_secret(bd: &BiddingDeployment, credentials: &Credentials) -> Se
         .map(|(key, value)| (key.to_string(), ByteString(value.as_bytes().to_vec())))
         .collect();
     Secret {
-        metadata: labels::owned_meta(
-            bd,
-            super::generated_secret_name(bd),
-            labels::labels(bd, Component::Config, None),
-        ),
+        metadata: generated_secret_meta(bd),
         type_: Some("Opaque".into()),
         data: Some(data),
         ..Default::default()
@@ -121,6 +150,44 @@ mod tests {
         assert!(
             credentials.jwt_secret.len() >= 32,
             "the service requires JWT secrets of at least 32 characters"
+        );
+    }
+
+    #[test]
+    fn generated_keys_outlive_the_cr_while_the_database_they_unlock_does() {
+        let mut bd = sample();
+        let owners = |bd: &BiddingDeployment| {
+            generated_secret(bd, &generate_credentials())
+                .metadata
+                .owner_references
+        };
+        assert_eq!(owners(&bd), None, "default: volumes retained, keys too");
+        let mut db = bd.spec.database.managed().unwrap_or_default();
+        db.storage.retain_on_delete = false;
+        bd.spec.database.managed = Some(db);
+        assert_eq!(
+            owners(&bd),
+            None,
+            "the retained Redis volume still needs its password"
+        );
+        let mut redis = bd.spec.redis.managed().unwrap_or_default();
+        redis.storage.retain_on_delete = false;
+        bd.spec.redis.managed = Some(redis);
+        assert_eq!(
+            owners(&bd).map(|o| o.len()),
+            Some(1),
+            "nothing retained: the keys go with the CR"
+        );
+        bd.spec.database.external = Some(crate::crd::ExternalService {
+            url_secret_ref: crate::crd::SecretKeyRef {
+                name: "ext".into(),
+                key: "url".into(),
+            },
+        });
+        assert_eq!(
+            owners(&bd),
+            None,
+            "an external database keeps data encrypted with these keys"
         );
     }
 

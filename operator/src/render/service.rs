@@ -54,3 +54,16 @@ pub fn headless(
         ..Default::default()
     }
 }
+
+/// A headless Service `<cr>-<component>-metrics` exposing only the `metrics` port of a component that has no
+/// client Service (workers, scheduler), so the ServiceMonitor scrapes every pod of it. A Service rather than a
+/// PodMonitor: one ServiceMonitor then covers all four roles, and plain Prometheus `kubernetes_sd` (endpoints)
+/// finds them too, without another CRD kind.
+pub fn metrics_headless(bd: &BiddingDeployment, component: Component) -> Service {
+    headless(
+        bd,
+        component,
+        format!("{}-metrics", component.name(bd)),
+        vec![port("metrics", super::settings::METRICS_PORT, "metrics")],
+    )
+}

@@ -81,11 +81,15 @@ fn generated(bd: &BiddingDeployment, key: &str, value: &str) -> Value {
     }
 }
 
-fn user_secret(reference: &crate::crd::SecretKeyRef) -> Value {
+/// A user's Secret key; `known` is the sha256 of its current value when reconcile could read it.
+fn user_secret(reference: &crate::crd::SecretKeyRef, observed: &Observed) -> Value {
+    let digest = observed
+        .secret_digests
+        .get(&(reference.name.clone(), reference.key.clone()));
     Value::Secret {
         name: reference.name.clone(),
         key: reference.key.clone(),
-        known: None,
+        known: digest.map(|digest| format!("sha256:{digest}")),
     }
 }
 
@@ -103,23 +107,23 @@ pub fn settings(bd: &BiddingDeployment, observed: &Observed) -> Vec<Setting> {
         known: Some(url),
     };
     let database_url = match &spec.database.external {
-        Some(external) => user_secret(&external.url_secret_ref),
+        Some(external) => user_secret(&external.url_secret_ref, observed),
         None => connection("database-url", super::postgres::url(bd, creds)),
     };
     let redis_url = match &spec.redis.external {
-        Some(external) => user_secret(&external.url_secret_ref),
+        Some(external) => user_secret(&external.url_secret_ref, observed),
         None => connection("redis-url", super::redis::url(bd, creds)),
     };
     let jwt = match &spec.security.jwt_secret_ref {
-        Some(reference) => user_secret(reference),
+        Some(reference) => user_secret(reference, observed),
         None => generated(bd, "jwt-secret", &creds.jwt_secret),
     };
     let encryption = match &spec.security.encryption_key_secret_ref {
-        Some(reference) => user_secret(reference),
+        Some(reference) => user_secret(reference, observed),
         None => generated(bd, "encryption-key", &creds.encryption_key),
     };
     let admin_password = match &spec.security.admin_password_secret_ref {
-        Some(reference) => user_secret(reference),
+        Some(reference) => user_secret(reference, observed),
         None => generated(bd, "admin-password", &creds.admin_password),
     };
     let log_level = match spec.logging.level {
@@ -157,7 +161,8 @@ pub fn settings(bd: &BiddingDeployment, observed: &Observed) -> Vec<Setting> {
         Setting {
             name: "JWT_SECRET",
             value: jwt,
-            used_by: &[Api],
+            // The monitor role logs users in with the same tokens as the API.
+            used_by: &[Api, Monitor],
         },
         Setting {
             name: "ENCRYPTION_KEY",
@@ -199,7 +204,7 @@ pub fn settings(bd: &BiddingDeployment, observed: &Observed) -> Vec<Setting> {
     if let Some(reference) = &spec.llm.api_key_secret_ref {
         all.push(Setting {
             name: "LLM_API_KEY",
-            value: user_secret(reference),
+            value: user_secret(reference, observed),
             used_by: LLM,
         });
     }
@@ -376,6 +381,23 @@ mod tests {
                 "{component:?} must not roll"
             );
         }
+    }
+
+    #[test]
+    fn the_monitor_can_log_users_in_with_the_apis_jwt_secret() {
+        let all = settings(&sample(), &observed());
+        let jwt = |component| {
+            for_component(&all, component)
+                .find(|s| s.name == "JWT_SECRET")
+                .map(|s| s.value.clone())
+        };
+        assert!(jwt(Monitor).is_some(), "the monitor role needs JWT_SECRET");
+        assert_eq!(
+            jwt(Monitor),
+            jwt(Api),
+            "tokens from one must verify on the other"
+        );
+        assert!(jwt(Worker).is_none() && jwt(Scheduler).is_none());
     }
 
     #[test]
