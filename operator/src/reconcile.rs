@@ -120,6 +120,7 @@ pub fn error_policy(bd: Arc<BiddingDeployment>, error: &Error, ctx: Arc<Context>
 async fn reconcile_inner(bd: &BiddingDeployment, ctx: &Context) -> Result<Action> {
     // Being deleted: garbage collection removes owned children; retained volumes carry no ownerReference.
     if bd.meta().deletion_timestamp.is_some() {
+        crate::backup_status::forget(&ctx.metrics, bd);
         return Ok(Action::await_change());
     }
     let ns = bd
@@ -147,7 +148,12 @@ async fn reconcile_inner(bd: &BiddingDeployment, ctx: &Context) -> Result<Action
         skipped_kinds: vec![],
         problems: vec![],
     };
+    // A running restore holds API, workers and scheduler at zero replicas until it scales them back.
+    let held = crate::restore_controller::app_held(&ctx.client, bd, &ns).await?;
     for mut child in render::render_all(bd, &observed) {
+        if held {
+            crate::restore_controller::hold_at_zero(&mut child);
+        }
         if !ctx.capabilities.serves(child.api_version(), child.kind()) {
             let label = format!("{} {}", child.api_version(), child.kind());
             if !seen.skipped_kinds.contains(&label) {
@@ -161,7 +167,9 @@ async fn reconcile_inner(bd: &BiddingDeployment, ctx: &Context) -> Result<Action
         let live = apply(ctx, &ns, &mut child, &mut seen).await?;
         observe(&child, live.as_ref(), &mut seen);
     }
-    update_status(bd, ctx, &ns, &seen).await?;
+    let backups = crate::backup_status::observe(&ctx.client, bd, &ns).await?;
+    crate::backup_status::export(&ctx.metrics, bd, backups.as_ref());
+    update_status(bd, ctx, &ns, &seen, backups.as_ref()).await?;
     Ok(Action::requeue(RESYNC))
 }
 
@@ -523,9 +531,12 @@ async fn update_status(
     ctx: &Context,
     ns: &str,
     seen: &Observations,
+    backups: Option<&crate::backup_status::BackupSummary>,
 ) -> Result<()> {
     let old = bd.status.clone().unwrap_or_default();
-    let new = status::compute(bd, seen, Time(k8s_openapi::jiff::Timestamp::now()));
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let mut new = status::compute(bd, seen, now.clone());
+    crate::backup_status::apply(bd, &mut new, backups, &now);
     if new == old {
         return Ok(());
     }
