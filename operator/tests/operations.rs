@@ -571,7 +571,7 @@ async fn diagnose_prints_conditions_components_backups_restores_and_warnings() {
         .patch_status(
             "bids-worker",
             &PatchParams::default(),
-            &Patch::Merge(&json!({"status": {"readyReplicas": 2}})),
+            &Patch::Merge(&json!({"status": {"readyReplicas": 2, "availableReplicas": 2}})),
         )
         .await
         .unwrap_or_else(|e| panic!("worker status: {e}"));
