@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -675,6 +675,27 @@ pub struct BiddingDeploymentStatus {
     pub workers_ready: Option<String>,
     #[serde(default)]
     pub endpoints: Endpoints,
+    /// Newest finished backup Jobs per kind (`db`, `files`, `full`), kept here once their Jobs are gone.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub last_backup: BTreeMap<String, LastBackup>,
+}
+
+/// The newest successful and the newest failed backup Job of one kind.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LastBackup {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<BackupRun>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<BackupRun>,
+}
+
+/// One finished backup Job: when it finished and its name.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupRun {
+    pub time: Time,
+    pub job: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -703,7 +724,7 @@ pub struct Endpoints {
     pub external: Option<String>,
 }
 
-/// Restore of a BiddingDeployment from a backup. The controller for it is the operations work (issue 5).
+/// Restore of a BiddingDeployment from a backup, driven by `restore_controller.rs`.
 #[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
@@ -720,6 +741,7 @@ pub struct Endpoints {
         json_path = ".spec.deploymentRef"
     ),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(name = "Reason", type_ = "string", json_path = ".status.reason"),
     printcolumn(
         name = "Age",
         type_ = "date",
@@ -748,10 +770,26 @@ pub enum RestoreWhat {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BiddingRestoreStatus {
+    /// Pending, ScalingDown, Restoring, ScalingUp, Succeeded or Failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
+    /// One condition `Succeeded`: Unknown while the restore runs, then True or False.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// CamelCase reason of the current phase, e.g. WaitingForEarlierRestore or RestoreJobFailed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The restore Job, once created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_name: Option<String>,
+    /// When the app began to scale down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<Time>,
+    /// When the restore reached Succeeded or Failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_time: Option<Time>,
 }
 
 /// Both CRDs as one YAML stream: what `crdgen` prints and `crds/aibid.dev.yaml` holds.

@@ -1,4 +1,5 @@
-//! `aibid-operator`: `run` the controller, print the CRDs (`crdgen`), or `render -f CR.yaml` every child.
+//! `aibid-operator`: `run` the controller, print the CRDs (`crdgen`), `render -f CR.yaml` every child, or
+//! `diagnose NAME` an installation.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +44,14 @@ enum Command {
     },
     /// Print the CustomResourceDefinitions as YAML.
     Crdgen,
+    /// Print what the troubleshooting guide checks by hand: conditions, components, volumes, backups,
+    /// restores, warning events and the task queue of one BiddingDeployment.
+    Diagnose {
+        name: String,
+        /// Namespace of the BiddingDeployment (default: the kubeconfig's).
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+    },
     /// Print every child of a BiddingDeployment as YAML (deterministic; secrets show placeholders).
     Render {
         #[arg(short = 'f', long = "file")]
@@ -55,6 +64,16 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Crdgen => print!("{}", aibid_operator::crd::crd_yaml()?),
+        Command::Diagnose { name, namespace } => {
+            let client = kube::Client::try_default()
+                .await
+                .context("connecting to the Kubernetes API")?;
+            let ns = namespace.unwrap_or_else(|| client.default_namespace().to_string());
+            print!(
+                "{}",
+                aibid_operator::diagnose::report(&client, &ns, &name).await?
+            );
+        }
         Command::Render { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;

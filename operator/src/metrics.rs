@@ -26,12 +26,24 @@ pub struct KindLabels {
     pub kind: String,
 }
 
+/// One backup kind of one BiddingDeployment; `namespace` is the deployment's (the ServiceMonitor honours it).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BackupLabels {
+    pub namespace: String,
+    pub deployment: String,
+    pub kind: &'static str,
+}
+
 pub struct Metrics {
     pub reconciliations: Family<OutcomeLabels, Counter>,
     pub errors: Family<ErrorLabels, Counter>,
     pub duration: Histogram,
     pub writes: Family<KindLabels, Counter>,
     pub leader: Gauge,
+    /// `aibid_backup_last_success_timestamp_seconds`: set by `backup_status::export`.
+    pub backup_last_success: Family<BackupLabels, Gauge>,
+    /// `aibid_backup_last_failure_timestamp_seconds`.
+    pub backup_last_failure: Family<BackupLabels, Gauge>,
     /// Total API writes (creates, applies, patches) — what tests read to prove "no write when nothing changed".
     pub write_count: AtomicU64,
     registry: Registry,
@@ -39,7 +51,21 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        let mut registry = Registry::with_prefix("aibid_operator");
+        // Operator internals carry the `aibid_operator_` prefix; the backup gauges keep the names the alert rules use.
+        let mut root = Registry::default();
+        let backup_last_success = Family::<BackupLabels, Gauge>::default();
+        let backup_last_failure = Family::<BackupLabels, Gauge>::default();
+        root.register(
+            "aibid_backup_last_success_timestamp_seconds",
+            "Finish time of the newest successful backup Job per kind (the time backups were enabled until the first success)",
+            backup_last_success.clone(),
+        );
+        root.register(
+            "aibid_backup_last_failure_timestamp_seconds",
+            "Finish time of the newest failed backup Job per kind (0 until one fails)",
+            backup_last_failure.clone(),
+        );
+        let registry = root.sub_registry_with_prefix("aibid_operator");
         let reconciliations = Family::<OutcomeLabels, Counter>::default();
         let errors = Family::<ErrorLabels, Counter>::default();
         let duration = Histogram::new(exponential_buckets(0.005, 2.0, 12));
@@ -77,8 +103,10 @@ impl Default for Metrics {
             duration,
             writes,
             leader,
+            backup_last_success,
+            backup_last_failure,
             write_count: AtomicU64::new(0),
-            registry,
+            registry: root,
         }
     }
 }

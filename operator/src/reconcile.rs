@@ -121,6 +121,7 @@ pub fn error_policy(bd: Arc<BiddingDeployment>, error: &Error, ctx: Arc<Context>
 async fn reconcile_inner(bd: &BiddingDeployment, ctx: &Context) -> Result<Action> {
     // Being deleted: garbage collection removes owned children; retained volumes carry no ownerReference.
     if bd.meta().deletion_timestamp.is_some() {
+        crate::backup_status::forget(&ctx.metrics, bd);
         return Ok(Action::await_change());
     }
     let ns = bd
@@ -160,7 +161,12 @@ async fn reconcile_inner(bd: &BiddingDeployment, ctx: &Context) -> Result<Action
     // One failed apply does not stop the others nor the status: failures become a Degraded condition.
     let mut failed = Vec::new();
     let mut rendered = BTreeSet::new();
+    // A running restore holds API, workers and scheduler at zero replicas until it scales them back.
+    let held = crate::restore_controller::app_held(&ctx.client, bd, &ns).await?;
     for mut child in render::render_all(bd, &observed) {
+        if held {
+            crate::restore_controller::hold_at_zero(&mut child);
+        }
         if !ctx.capabilities.serves(child.api_version(), child.kind()) {
             let label = format!("{} {}", child.api_version(), child.kind());
             if !seen.skipped_kinds.contains(&label) {
@@ -188,7 +194,9 @@ async fn reconcile_inner(bd: &BiddingDeployment, ctx: &Context) -> Result<Action
             .push(("PruneFailed".into(), error.to_string()));
         failed.push(error);
     }
-    update_status(bd, ctx, &ns, &seen).await?;
+    let backups = crate::backup_status::observe(&ctx.client, bd, &ns).await?;
+    crate::backup_status::export(&ctx.metrics, bd, backups.as_ref());
+    update_status(bd, ctx, &ns, &seen, backups.as_ref()).await?;
     match failed.into_iter().next() {
         // The first failure drives the error metric and the backoff; all of them are in the status.
         Some(first) => Err(first),
@@ -645,9 +653,12 @@ async fn update_status(
     ctx: &Context,
     ns: &str,
     seen: &Observations,
+    backups: Option<&crate::backup_status::BackupSummary>,
 ) -> Result<()> {
     let old = bd.status.clone().unwrap_or_default();
-    let new = status::compute(bd, seen, Time(k8s_openapi::jiff::Timestamp::now()));
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let mut new = status::compute(bd, seen, now.clone());
+    crate::backup_status::apply(bd, &mut new, backups, &now);
     if new == old {
         return Ok(());
     }

@@ -11,15 +11,17 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::runtime::controller::{self, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
-use kube::{Api, Client};
+use kube::{Api, Client, ResourceExt};
 use tracing::{debug, info, warn};
 
 use crate::capabilities::Capabilities;
-use crate::crd::BiddingDeployment;
+use crate::crd::{BiddingDeployment, BiddingRestore};
 use crate::lease::LeaseLock;
 use crate::metrics::Metrics;
 use crate::reconcile::{self, Context};
+use crate::restore_controller::{self, RestoreContext};
 
 #[derive(Clone, Debug)]
 pub struct RunConfig {
@@ -31,7 +33,7 @@ pub struct RunConfig {
     pub lease_duration: Duration,
 }
 
-fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+pub(crate) fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
 where
     K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
 {
@@ -54,6 +56,25 @@ pub async fn controller(client: Client, ctx: Arc<Context>, namespace: Option<&st
     .owns(api::<Service>(&client, namespace), children.clone())
     .owns(api::<ConfigMap>(&client, namespace), children.clone())
     .owns(api::<Ingress>(&client, namespace), children)
+    // A restore's phase holds the app at zero or releases it; backup Jobs (owned by CronJobs) feed BackupReady.
+    .watches(
+        api::<BiddingRestore>(&client, namespace),
+        watcher::Config::default(),
+        |restore| {
+            let ns = restore.namespace().unwrap_or_default();
+            Some(ObjectRef::new(&restore.spec.deployment_ref).within(&ns))
+        },
+    )
+    .watches(
+        api::<Job>(&client, namespace),
+        watcher::Config::default().labels(crate::render::backup::KIND_LABEL),
+        |job| {
+            let ns = job.namespace().unwrap_or_default();
+            job.labels()
+                .get("app.kubernetes.io/instance")
+                .map(|name| ObjectRef::new(name).within(&ns))
+        },
+    )
     // Child status updates arrive in bursts during rollouts; one reconcile per burst is enough.
     .with_config(controller::Config::default().debounce(Duration::from_millis(500)))
     .run(reconcile::reconcile, reconcile::error_policy, ctx)
@@ -101,8 +122,20 @@ pub async fn run_until(
         capabilities,
         &config.identity,
     ));
+    let restores = Arc::new(RestoreContext::new(
+        client.clone(),
+        metrics.clone(),
+        &config.identity,
+    ));
+    let namespace = config.namespace.as_deref();
+    let controllers = async {
+        tokio::join!(
+            controller(client.clone(), ctx, namespace),
+            restore_controller::controller(client.clone(), restores, namespace)
+        );
+    };
     let result = tokio::select! {
-        () = controller(client, ctx, config.namespace.as_deref()) => Ok(()),
+        () = controllers => Ok(()),
         lost = lease.hold() => Err(anyhow::anyhow!("leader lease lost: {lost}")),
         () = &mut shutdown => {
             info!(identity = %config.identity, "shutting down: releasing the leader lease");

@@ -292,6 +292,8 @@ pub fn compute(bd: &BiddingDeployment, seen: &Observations, now: Time) -> Biddin
         api_ready: ratio(&seen.api),
         workers_ready: ratio(&seen.worker),
         endpoints: endpoints(bd),
+        // lastBackup and BackupReady are added by `backup_status::apply`.
+        ..Default::default()
     }
 }
 

@@ -403,7 +403,7 @@ pub fn history(jobs: &[Job]) -> BTreeMap<BackupKind, BackupRecord> {
 }
 
 /// `(succeeded, when)` of a finished Job; `None` while it runs.
-fn finished(job: &Job) -> Option<(bool, i64)> {
+pub(crate) fn finished(job: &Job) -> Option<(bool, i64)> {
     let status = job.status.as_ref()?;
     let condition = |kind: &str| {
         status
@@ -451,10 +451,18 @@ pub fn readiness(
         {
             failed.push(kind.as_str());
         } else if now - newest_success > kind.allowed_age_seconds() {
+            // The time, not the age: the message (and so the status) stays the same from one reconcile to the next.
+            let since = k8s_openapi::jiff::Timestamp::from_second(newest_success)
+                .map_or_else(|_| newest_success.to_string(), |t| t.to_string());
+            let what = if record.last_success.is_some() {
+                "last success"
+            } else {
+                "enabled"
+            };
             late.push(format!(
-                "{} (last success {}s ago)",
+                "{} ({what} {since}, allowed age {}h)",
                 kind.as_str(),
-                now - newest_success
+                kind.allowed_age_seconds() / 3600
             ));
         } else if record.last_success.is_none() {
             never.push(kind.as_str());

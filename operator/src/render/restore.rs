@@ -64,7 +64,7 @@ pub fn job(bd: &BiddingDeployment, restore: &BiddingRestore) -> Job {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RestorePhase {
     /// Another restore of the same deployment runs; this one waits.
-    Waiting,
+    Pending,
     /// API, workers and scheduler are being scaled to zero.
     ScalingDown,
     /// The restore Job runs.
@@ -78,7 +78,7 @@ pub enum RestorePhase {
 impl RestorePhase {
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Waiting => "Waiting",
+            Self::Pending => "Pending",
             Self::ScalingDown => "ScalingDown",
             Self::Restoring => "Restoring",
             Self::ScalingUp => "ScalingUp",
@@ -89,7 +89,7 @@ impl RestorePhase {
 
     pub fn parse(phase: Option<&str>) -> Option<Self> {
         [
-            Self::Waiting,
+            Self::Pending,
             Self::ScalingDown,
             Self::Restoring,
             Self::ScalingUp,
@@ -143,8 +143,8 @@ pub fn step(phase: Option<RestorePhase>, facts: &RestoreFacts) -> (RestorePhase,
     use RestoreAction::*;
     use RestorePhase::*;
     match phase {
-        None | Some(Waiting) if facts.earlier_restore_active => (Waiting, Wait),
-        None | Some(Waiting) => (ScalingDown, ScaleAppToZero),
+        None | Some(Pending) if facts.earlier_restore_active => (Pending, Wait),
+        None | Some(Pending) => (ScalingDown, ScaleAppToZero),
         Some(ScalingDown) if facts.app_pods_running > 0 => (ScalingDown, ScaleAppToZero),
         Some(ScalingDown) => (Restoring, CreateJob),
         Some(Restoring) => match &facts.job {
@@ -240,9 +240,9 @@ mod tests {
             earlier_restore_active: true,
             ..facts(JobState::Absent)
         };
-        assert_eq!(step(None, &busy), (Waiting, Wait));
+        assert_eq!(step(None, &busy), (Pending, Wait));
         assert_eq!(
-            step(Some(Waiting), &facts(JobState::Absent)),
+            step(Some(Pending), &facts(JobState::Absent)),
             (ScalingDown, ScaleAppToZero)
         );
     }
@@ -300,7 +300,7 @@ mod tests {
     #[test]
     fn phases_round_trip_through_status() {
         for phase in [
-            Waiting,
+            Pending,
             ScalingDown,
             Restoring,
             ScalingUp,

@@ -30,11 +30,16 @@ pub async fn client() -> Client {
     Client::try_from(config).unwrap_or_else(|e| panic!("client: {e}"))
 }
 
-/// Install the CRD (create, or replace when present) and wait until it is established. Not server-side apply:
-/// 1.20 rejects the `x-kubernetes-validations` fields under SSA, while create/replace drop them silently.
+/// Install both CRDs (the controller watches BiddingRestores too) and wait until they are established.
 pub async fn install_crd(client: &Client) {
+    install_one_crd(client, BiddingDeployment::crd()).await;
+    install_one_crd(client, aibid_operator::crd::BiddingRestore::crd()).await;
+}
+
+/// Install one CRD (create, or replace when present) and wait until it is established. Not server-side apply:
+/// 1.20 rejects the `x-kubernetes-validations` fields under SSA, while create/replace drop them silently.
+async fn install_one_crd(client: &Client, crd: CustomResourceDefinition) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let crd = BiddingDeployment::crd();
     let name = crd.name_any();
     match crds.create(&PostParams::default(), &crd).await {
         Ok(_) => {}
