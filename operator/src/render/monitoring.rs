@@ -25,8 +25,14 @@ pub const DASHBOARDS: [(&str, &str); 2] = [
         include_str!("../../../dashboards/business.json"),
     ),
 ];
-/// The components with a `metrics` port on their Service; workers report through the task monitor.
-const SCRAPED: [Component; 2] = [Component::Api, Component::Monitor];
+/// The components with a `metrics` port on their Service; workers report through the task monitor, PostgreSQL
+/// through its postgres-exporter sidecar.
+const SCRAPED: [Component; 4] = [
+    Component::Api,
+    Component::Monitor,
+    Component::Postgres,
+    Component::PostgresReplica,
+];
 const SCRAPE_INTERVAL: &str = "30s";
 
 /// prometheus-operator's PrometheusRule (monitoring.coreos.com/v1), only the fields rendered here.
@@ -258,7 +264,8 @@ mod tests {
         );
         assert_eq!(
             selector["matchExpressions"][0]["values"],
-            serde_json::json!(["api", "monitor"])
+            serde_json::json!(["api", "monitor", "postgres", "postgres-replica"]),
+            "postgres-exporter sidecars are scraped through the primary and read-only Services"
         );
         let endpoint = &monitor["spec"]["endpoints"][0];
         assert_eq!(
