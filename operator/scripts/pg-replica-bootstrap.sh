@@ -7,8 +7,9 @@
 # scratch instead of starting on half a data directory. An existing standby is left alone; an existing primary's
 # data directory (no standby.signal) is refused, because promoting and demoting are manual (see the runbook).
 # Env: PGDATA; PRIMARY_HOST; PRIMARY_PORT (default 5432); REPLICATION_USER (default replicator);
-# REPLICATION_PASSWORD; REPLICA_SLOT (physical slot to create/use on the primary, default none: only WAL kept by
-# wal_keep_size); PRIMARY_WAIT_SECONDS (default 300).
+# REPLICATION_PASSWORD; REPLICA_SLOT (physical slot to create/use on the primary; default: POD_NAME with - turned
+# into _, so each StatefulSet pod has its own slot; none when both are unset: only WAL kept by wal_keep_size);
+# PRIMARY_WAIT_SECONDS (default 300).
 set -euo pipefail
 SCRIPT_NAME=pg-replica-bootstrap
 log() { printf '%s %s level=%s msg="%s"\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT_NAME" "$1" "$2" >&2; }
@@ -22,6 +23,7 @@ done
 primary_port=${PRIMARY_PORT:-5432}
 replication_user=${REPLICATION_USER:-replicator}
 slot=${REPLICA_SLOT:-}
+if [[ -z "$slot" && -n "${POD_NAME:-}" ]]; then slot=${POD_NAME//-/_}; fi
 [[ -z "$slot" || "$slot" =~ ^[a-z0-9_]{1,63}$ ]] || die 2 "REPLICA_SLOT '$slot' may only hold a-z, 0-9 and _"
 export PGPASSWORD=$REPLICATION_PASSWORD PGCONNECT_TIMEOUT=${PGCONNECT_TIMEOUT:-10}
 

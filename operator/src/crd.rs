@@ -309,10 +309,39 @@ pub struct ManagedDatabase {
     pub resources: Resources,
     #[serde(default)]
     pub parameters: PostgresParameters,
-    /// Streaming replicas besides the primary (rendered by the operations work, issue 5); 0 = primary only.
+    /// Streaming replicas besides the primary, in the StatefulSet `<name>-postgres-replica` behind the read-only
+    /// Service `<name>-postgres-ro`; 0 = primary only. The primary is always `<name>-postgres-0`.
     #[serde(default)]
     #[schemars(range(min = 0, max = 5))]
     pub replicas: i32,
+    /// Password of the `replicator` role the replicas connect as. Absent: the generated `postgres-password`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_password_secret_ref: Option<SecretKeyRef>,
+    /// The postgres-exporter sidecar in every PostgreSQL pod (metrics port 9187, scraped by the ServiceMonitor).
+    #[serde(default)]
+    pub exporter: PostgresExporter,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostgresExporter {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default = "default_postgres_exporter_image")]
+    #[schemars(length(min = 1, max = 255))]
+    pub image: String,
+    #[serde(default = "exporter_resources")]
+    pub resources: Resources,
+}
+
+impl Default for PostgresExporter {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            image: default_postgres_exporter_image(),
+            resources: exporter_resources(),
+        }
+    }
 }
 
 impl Default for ManagedDatabase {
@@ -323,6 +352,8 @@ impl Default for ManagedDatabase {
             resources: database_resources(),
             parameters: PostgresParameters::default(),
             replicas: 0,
+            replication_password_secret_ref: None,
+            exporter: PostgresExporter::default(),
         }
     }
 }
@@ -410,7 +441,8 @@ pub struct ManagedRedis {
     pub maxmemory: String,
     #[serde(default = "default_maxmemory_policy")]
     pub maxmemory_policy: MaxmemoryPolicy,
-    /// Replicas following the primary (rendered by the operations work, issue 5); 0 = primary only.
+    /// Replicas in the StatefulSet `<name>-redis-replica`, following `<name>-redis-0` by its headless-Service DNS
+    /// name; 0 = primary only. Clients use the primary (`<name>-redis`).
     #[serde(default)]
     #[schemars(range(min = 0, max = 5))]
     pub replicas: i32,
@@ -718,6 +750,12 @@ pub struct Endpoints {
     pub monitor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    /// The pod that is the PostgreSQL primary (ordinal 0 of the primary StatefulSet; failover is manual).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_primary: Option<String>,
+    /// The read-only Service in front of the streaming replicas, when there are any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_read_only: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -867,6 +905,12 @@ fn default_postgres_image() -> String {
 }
 fn default_redis_image() -> String {
     "redis:7".into()
+}
+fn default_postgres_exporter_image() -> String {
+    "quay.io/prometheuscommunity/postgres-exporter:v0.17.1".into()
+}
+fn exporter_resources() -> Resources {
+    Resources::new("100m", "128Mi")
 }
 fn default_max_connections() -> i32 {
     200

@@ -137,6 +137,25 @@ pub fn endpoints(bd: &BiddingDeployment) -> Endpoints {
             Some(_) => svc(Component::Postgres, crate::render::postgres::PORT),
             None => "external".into(),
         }),
+        database_primary: bd.spec.database.managed().map(|_| {
+            format!(
+                "{}-0 (StatefulSet {})",
+                Component::Postgres.name(bd),
+                Component::Postgres.name(bd)
+            )
+        }),
+        database_read_only: bd
+            .spec
+            .database
+            .managed()
+            .filter(|db| db.replicas > 0)
+            .map(|_| {
+                format!(
+                    "{}.{ns}.svc:{}",
+                    crate::render::postgres::read_only_name(bd),
+                    crate::render::postgres::PORT
+                )
+            }),
         redis: Some(match bd.spec.redis.managed() {
             Some(_) => svc(Component::Redis, crate::render::redis::PORT),
             None => "external".into(),

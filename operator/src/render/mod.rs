@@ -155,17 +155,27 @@ pub fn render_all(bd: &BiddingDeployment, observed: &Observed) -> Vec<Child> {
         ),
         child(Component::Storage, &storage::files_claim(bd)),
     ];
+    if bd.spec.database.managed().is_some() || bd.spec.redis.managed().is_some() {
+        children.push(child(Component::Config, &postgres::scripts_config_map(bd)));
+    }
     if let Some(db) = bd.spec.database.managed() {
         children.push(child(Component::Postgres, &postgres::config_map(bd, &db)));
         children.push(child(Component::Postgres, &postgres::headless_service(bd)));
-        children.push(child(Component::Postgres, &postgres::service(bd)));
+        children.push(child(Component::Postgres, &postgres::service(bd, &db)));
         children.push(child(Component::Postgres, &postgres::stateful_set(bd, &db)));
+        let replica = Component::PostgresReplica;
+        children.push(child(replica, &postgres::replica_headless_service(bd)));
+        children.push(child(replica, &postgres::read_only_service(bd, &db)));
+        children.push(child(replica, &postgres::replica_stateful_set(bd, &db)));
     }
     if let Some(redis) = bd.spec.redis.managed() {
         children.push(child(Component::Redis, &redis::config_map(bd, &redis)));
         children.push(child(Component::Redis, &redis::headless_service(bd)));
         children.push(child(Component::Redis, &redis::service(bd)));
         children.push(child(Component::Redis, &redis::stateful_set(bd, &redis)));
+        let replica = Component::RedisReplica;
+        children.push(child(replica, &redis::replica_headless_service(bd)));
+        children.push(child(replica, &redis::replica_stateful_set(bd, &redis)));
     }
     if observed.migrated_version.as_deref() != Some(bd.spec.version.as_str()) {
         children.push(child(Component::Migration, &migration::job(bd, &all)));

@@ -25,13 +25,16 @@ pub const DASHBOARDS: [(&str, &str); 2] = [
         include_str!("../../../dashboards/business.json"),
     ),
 ];
-/// The components with a `metrics` port on a Service (workers and scheduler on their headless
-/// `<cr>-<component>-metrics` Services): the service serves /metrics only on METRICS_PORT.
-pub const SCRAPED: [Component; 4] = [
+/// The components with a `metrics` port on a Service: api and monitor on their own Services, workers and scheduler
+/// on their headless `<cr>-<component>-metrics` Services (the service serves /metrics only on METRICS_PORT), and
+/// PostgreSQL through the postgres-exporter sidecar on the primary and read-only Services.
+pub const SCRAPED: [Component; 6] = [
     Component::Api,
     Component::Worker,
     Component::Scheduler,
     Component::Monitor,
+    Component::Postgres,
+    Component::PostgresReplica,
 ];
 const SCRAPE_INTERVAL: &str = "30s";
 
@@ -264,7 +267,15 @@ mod tests {
         );
         assert_eq!(
             selector["matchExpressions"][0]["values"],
-            serde_json::json!(["api", "worker", "scheduler", "monitor"])
+            serde_json::json!([
+                "api",
+                "worker",
+                "scheduler",
+                "monitor",
+                "postgres",
+                "postgres-replica"
+            ]),
+            "postgres-exporter sidecars are scraped through the primary and read-only Services"
         );
         let endpoint = &monitor["spec"]["endpoints"][0];
         assert_eq!(
