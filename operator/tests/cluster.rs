@@ -711,3 +711,83 @@ async fn kinds_1_20_lacks_are_named_in_a_condition_not_a_crash() {
     }
     assert!(!operator.task.is_finished(), "the controller keeps running");
 }
+
+/// Every Event the controller published about `bids` in `ns`: (action, reason, name@resourceVersion).
+async fn bd_events(client: &kube::Client, ns: &str) -> Vec<(String, String, String)> {
+    use k8s_openapi::api::events::v1::Event;
+    let mut events: Vec<_> = Api::<Event>::namespaced(client.clone(), ns)
+        .list(&Default::default())
+        .await
+        .unwrap_or_else(|e| panic!("listing events: {e}"))
+        .items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("bids"))
+        .map(|e| {
+            (
+                e.action.clone().unwrap_or_default(),
+                e.reason.clone().unwrap_or_default(),
+                format!(
+                    "{}@{}",
+                    e.name_any(),
+                    e.resource_version().unwrap_or_default()
+                ),
+            )
+        })
+        .collect();
+    events.sort();
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_published_on_condition_transitions_only() {
+    let client = client().await;
+    let (ns, operator) = converged(&client, "events").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let ready = bd_events(&client, &ns).await;
+    assert!(
+        ready
+            .iter()
+            .any(|(action, reason, _)| action == "ReadyChanged" && reason == "AllComponentsReady"),
+        "becoming Ready is an Event: {ready:?}"
+    );
+
+    // A reconcile that changes no condition publishes nothing and touches no existing Event.
+    let reconciled = reconciliations(&operator.metrics);
+    Api::<BiddingDeployment>::namespaced(client.clone(), &ns)
+        .patch(
+            "bids",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"metadata": {"annotations": {"touched": "yes"}}})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("annotating: {e}"));
+    wait_for("another reconcile", Duration::from_secs(30), || async {
+        (reconciliations(&operator.metrics) > reconciled).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        bd_events(&client, &ns).await,
+        ready,
+        "no transition, no Event"
+    );
+
+    // More workers than are ready: Ready flips to False, which is published.
+    patch_spec(&client, &ns, "bids", json!({"worker": {"replicas": 7}})).await;
+    let flipped = wait_for("an Event for Ready=False", Duration::from_secs(30), || {
+        let client = client.clone();
+        let ns = ns.clone();
+        let before = ready.len();
+        async move {
+            let now = bd_events(&client, &ns).await;
+            (now.len() > before).then_some(now)
+        }
+    })
+    .await;
+    assert!(
+        flipped
+            .iter()
+            .any(|(action, _, _)| action == "ReadyChanged"),
+        "{flipped:?}"
+    );
+}
