@@ -39,7 +39,7 @@ impl Store {
             // Edited items keep the user's text; untouched ones follow the latest analysis.
             sqlx::query(
                 "INSERT INTO ledger_items (project_id, item_id, kind, text, original_text, marker, points, category, \
-                 anchor_json, requirement_json, position) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10) \
+                 anchor_json, requirement_json, position) VALUES ($1, $2, $3, $4, $4, $5, CAST($6 AS DOUBLE PRECISION), $7, $8, $9, $10) \
                  ON CONFLICT (project_id, item_id) DO UPDATE SET original_text = excluded.original_text, \
                  requirement_json = excluded.requirement_json, \
                  kind = excluded.kind, marker = excluded.marker, points = excluded.points, \
@@ -51,7 +51,9 @@ impl Store {
             .bind(kind_name(item.kind))
             .bind(&item.text)
             .bind(&item.marker)
-            .bind(item.points)
+            // As text, cast by the database: sqlx's Any driver sends an f64 in a binary form PostgreSQL rejects
+            // for a DOUBLE PRECISION column ("incorrect binary data format in bind parameter 6").
+            .bind(item.points.map(|p| p.to_string()))
             .bind(&item.category)
             .bind(anchor)
             .bind(serde_json::to_string(item).unwrap_or_else(|_| "{}".into()))
