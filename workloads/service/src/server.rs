@@ -27,6 +27,9 @@ pub struct RoleOptions {
     /// Seconds between worker heartbeats.
     #[arg(long, default_value_t = 5)]
     pub heartbeat_every: u64,
+    /// Seconds between scheduler rounds (reclaim, re-send, metrics).
+    #[arg(long, default_value_t = 15)]
+    pub schedule_every: u64,
     /// Redis stream carrying the tasks (separate deployments or tests sharing one Redis use different names).
     #[arg(long, default_value = TASK_STREAM)]
     pub task_stream: String,
@@ -124,6 +127,7 @@ fn app_state(
     queue: Queue,
     metrics: Arc<Metrics>,
     jwt_secret: &str,
+    shutdown: &watch::Receiver<bool>,
 ) -> AppState {
     AppState {
         settings,
@@ -131,6 +135,7 @@ fn app_state(
         queue,
         metrics,
         keys: Arc::new(http::auth::Keys::new(jwt_secret.as_bytes())),
+        shutdown: shutdown.clone(),
     }
 }
 
@@ -147,11 +152,22 @@ async fn serve_router(
         .await
         .with_context(|| format!("cannot listen on port {port}"))?;
     tracing::info!(port, "listening");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(wait_for(shutdown))
-        .await?;
+    let server = axum::serve(listener, router).with_graceful_shutdown(wait_for(shutdown.clone()));
+    // Draining waits for open requests; one that never ends (a client that keeps a stream open) must not keep the
+    // process from exiting, so draining is bounded.
+    let drain_limit = async {
+        wait_for(shutdown).await;
+        tokio::time::sleep(DRAIN_LIMIT).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        _ = drain_limit => tracing::warn!(port, "requests still open after the drain limit; closing them"),
+    }
     Ok(())
 }
+
+/// How long a stopping server waits for open requests.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 /// `aibid up`: SQLite, in-process queue, API + UI + workers + scheduler in one process.
 pub async fn up(settings: Settings, options: RoleOptions) -> anyhow::Result<()> {
@@ -182,7 +198,14 @@ pub async fn up(settings: Settings, options: RoleOptions) -> anyhow::Result<()> 
         options.clone(),
         shutdown.clone(),
     ));
-    let state = app_state(settings.clone(), store, queue, metrics, &jwt_secret);
+    let state = app_state(
+        settings.clone(),
+        store,
+        queue,
+        metrics,
+        &jwt_secret,
+        &shutdown,
+    );
     eprintln!(
         "aibid is running: http://127.0.0.1:{}/ (API docs at /docs)",
         settings.api_port
@@ -203,28 +226,49 @@ pub async fn api(settings: Settings, options: RoleOptions) -> anyhow::Result<()>
         tracing::warn!(error = %format!("{e:#}"), "first admin not checked (database not ready?)");
     }
     let queue = redis_queue(&settings, &options).await?;
+    let shutdown = shutdown_signal();
     let state = app_state(
         settings.clone(),
         store,
         queue,
         Arc::new(Metrics::new()),
         &jwt_secret,
+        &shutdown,
     );
-    let shutdown = shutdown_signal();
+    let servers: Vec<_> = api_port_routers(&settings, &state)
+        .into_iter()
+        .map(|(port, router)| tokio::spawn(serve_router(router, port, shutdown.clone())))
+        .collect();
+    for server in servers {
+        server.await.context("server task")??;
+    }
+    Ok(())
+}
+
+/// What the `api` role serves on each of its distinct ports. `/metrics` is served on METRICS_PORT only: when that
+/// is a port of its own, it carries just the metrics and the probes, and the public API/UI ports leave it out.
+pub fn api_port_routers(settings: &Settings, state: &AppState) -> Vec<(u16, axum::Router)> {
     let mut ports = vec![settings.api_port];
     for extra in [settings.ui_port, settings.metrics_port] {
         if !ports.contains(&extra) {
             ports.push(extra);
         }
     }
-    let servers: Vec<_> = ports
+    let metrics_shares_a_public_port =
+        settings.metrics_port == settings.api_port || settings.metrics_port == settings.ui_port;
+    ports
         .into_iter()
-        .map(|p| tokio::spawn(serve(state.clone(), p, shutdown.clone())))
-        .collect();
-    for server in servers {
-        server.await.context("server task")??;
-    }
-    Ok(())
+        .map(|port| {
+            let router = if port != settings.metrics_port {
+                http::router_with(state.clone(), false)
+            } else if metrics_shares_a_public_port {
+                http::router(state.clone())
+            } else {
+                http::probe_router(state.clone())
+            };
+            (port, router)
+        })
+        .collect()
 }
 
 /// `aibid monitor`: the task-monitor page and its API only (queues, workers, failed tasks, retry), on API_PORT and
@@ -235,14 +279,15 @@ pub async fn monitor(settings: Settings, options: RoleOptions) -> anyhow::Result
     let settings = Arc::new(settings);
     let store = connect_store(&settings).await?;
     let queue = redis_queue(&settings, &options).await?;
+    let shutdown = shutdown_signal();
     let state = app_state(
         settings.clone(),
         store,
         queue,
         Arc::new(Metrics::new()),
         &jwt_secret,
+        &shutdown,
     );
-    let shutdown = shutdown_signal();
     let mut ports = vec![settings.api_port];
     if settings.metrics_port != settings.api_port {
         ports.push(settings.metrics_port);
@@ -284,21 +329,15 @@ fn build_worker(
 
 /// `aibid worker`: consumes section tasks from Redis.
 pub async fn worker(settings: Settings, options: RoleOptions) -> anyhow::Result<()> {
+    let settings = Arc::new(settings);
     let store = connect_store(&settings).await?;
     let queue = redis_queue(&settings, &options).await?;
     let metrics = Arc::new(Metrics::new());
     let worker = build_worker(&settings, &store, &queue, &metrics, &options, "worker")?;
     let shutdown = shutdown_signal();
-    let metrics_server = metrics_only_server(
-        metrics.clone(),
-        settings.metrics_enabled,
-        settings.metrics_port,
-        shutdown.clone(),
-    );
-    tokio::join!(
-        worker.run(settings.worker_concurrency, shutdown),
-        metrics_server
-    );
+    let probes = probe_server(&settings, &store, &queue, &metrics, shutdown.clone()).await?;
+    worker.run(settings.worker_concurrency, shutdown).await;
+    probes.await.context("probe server task")??;
     Ok(())
 }
 
@@ -309,16 +348,9 @@ pub async fn scheduler(settings: Settings, options: RoleOptions) -> anyhow::Resu
     let queue = redis_queue(&settings, &options).await?;
     let metrics = Arc::new(Metrics::new());
     let shutdown = shutdown_signal();
-    let metrics_server = metrics_only_server(
-        metrics.clone(),
-        settings.metrics_enabled,
-        settings.metrics_port,
-        shutdown.clone(),
-    );
-    tokio::join!(
-        scheduler_loop(settings, store, queue, metrics, options, shutdown),
-        metrics_server
-    );
+    let probes = probe_server(&settings, &store, &queue, &metrics, shutdown.clone()).await?;
+    scheduler_loop(settings, store, queue, metrics, options, shutdown).await;
+    probes.await.context("probe server task")??;
     Ok(())
 }
 
@@ -331,33 +363,45 @@ pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn metrics_only_server(
-    metrics: Arc<Metrics>,
-    enabled: bool,
-    port: u16,
+/// The server on METRICS_PORT of the worker and scheduler: `/health`, `/ready` and `/metrics` (404 when
+/// METRICS_ENABLED is false). It runs even with metrics off, because the Kubernetes probes of these pods call it;
+/// a port that cannot be bound stops the role with an error rather than leaving the probes failing.
+async fn probe_server(
+    settings: &Arc<Settings>,
+    store: &Store,
+    queue: &Queue,
+    metrics: &Arc<Metrics>,
     shutdown: watch::Receiver<bool>,
-) {
-    if !enabled {
-        return;
-    }
-    let app = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let metrics = metrics.clone();
-            async move { metrics.render() }
-        }),
+) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
+    // No route of the probe router checks tokens; the key only completes the shared state.
+    let state = app_state(
+        settings.clone(),
+        store.clone(),
+        queue.clone(),
+        metrics.clone(),
+        &random_secret(),
+        &shutdown,
     );
-    match tokio::net::TcpListener::bind(("0.0.0.0", port)).await {
-        Ok(listener) => {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(wait_for(shutdown))
-                .await;
-        }
-        Err(e) => tracing::warn!(port, error = %e, "metrics port not available"),
-    }
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", settings.metrics_port))
+        .await
+        .with_context(|| {
+            format!(
+                "METRICS_PORT: cannot listen on port {}",
+                settings.metrics_port
+            )
+        })?;
+    tracing::info!(port = settings.metrics_port, "probes and metrics listening");
+    let router = http::probe_router(state);
+    Ok(tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(wait_for(shutdown))
+            .await?;
+        Ok(())
+    }))
 }
 
-/// Every 15 s: re-enqueue tasks whose worker went silent, refresh gauges; every hour: retention cleanup.
+/// Every `--schedule-every` seconds: re-enqueue tasks whose worker went silent and queued tasks the queue lost,
+/// refresh gauges; every hour: retention cleanup.
 async fn scheduler_loop(
     settings: Arc<Settings>,
     store: Store,
@@ -366,7 +410,7 @@ async fn scheduler_loop(
     options: RoleOptions,
     shutdown: watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(Duration::from_secs(15));
+    let mut tick = tokio::time::interval(Duration::from_secs(options.schedule_every.max(1)));
     let mut last_cleanup = 0i64;
     loop {
         tokio::select! {
@@ -407,6 +451,7 @@ pub async fn scheduler_round(
             .await?;
         queue.enqueue(&task.id).await?;
     }
+    resend_lost_tasks(store, queue, now - options.reclaim_after as i64).await?;
     if let Ok(length) = queue.length().await {
         metrics
             .queue_length
@@ -429,6 +474,28 @@ pub async fn scheduler_round(
         }
     }
     Ok(())
+}
+
+/// Re-sends tasks that are queued in the database since before `cutoff` but absent from the Redis stream (Redis
+/// restarted empty, or was unreachable when they were sent). The in-process queue needs none of this: it lives
+/// and dies with the process, and `up` re-sends unfinished tasks on start.
+pub async fn resend_lost_tasks(store: &Store, queue: &Queue, cutoff: i64) -> anyhow::Result<usize> {
+    let Queue::Redis(redis) = queue else {
+        return Ok(0);
+    };
+    // The database first, then the stream: a task sent in between is seen in the stream, not sent twice.
+    let queued = store.queued_tasks_before(cutoff).await?;
+    if queued.is_empty() {
+        return Ok(0);
+    }
+    let outstanding = redis.outstanding_task_ids().await?;
+    let mut resent = 0;
+    for task in queued.iter().filter(|t| !outstanding.contains(*t)) {
+        tracing::info!(%task, "re-sending a queued task the queue does not hold");
+        queue.enqueue(task).await?;
+        resent += 1;
+    }
+    Ok(resent)
 }
 
 /// Deletes uploaded and exported files older than RETENTION_DAYS (the rows stay, for the audit trail).

@@ -16,7 +16,7 @@ const EXAMPLE: &str = concat!(
     "/../../examples/smart_campus_network.txt"
 );
 
-/// `metrics_port`: where the worker serves /metrics, or None for no metrics server.
+/// `metrics_port`: where the worker serves /metrics, or None for metrics off (the probes still get a free port).
 fn start_worker(
     database_url: &str,
     redis_url: &str,
@@ -31,7 +31,14 @@ fn start_worker(
         ],
         None => [
             ("METRICS_ENABLED", "false".to_string()),
-            ("METRICS_PORT", "9090".to_string()),
+            (
+                "METRICS_PORT",
+                std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .unwrap()
+                    .port()
+                    .to_string(),
+            ),
         ],
     };
     Command::new(env!("CARGO_BIN_EXE_aibid"))

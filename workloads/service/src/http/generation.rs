@@ -73,6 +73,12 @@ pub async fn start(
         .iter()
         .map(|s| (s.id.clone(), format!("{} {}", s.number, s.title)))
         .collect();
+    // Refuse before changing anything while the queue is down, so the project does not sit in "generating".
+    if !state.queue.ping().await {
+        return Err(ApiError::UnavailableBecause(
+            "the task queue is unreachable; generation was not started, try again shortly".into(),
+        ));
+    }
     state.store.cancel_project_tasks(&id).await?;
     state.store.reset_sections(&id, &sections).await?;
     let mut task_ids = Vec::with_capacity(sections.len());
@@ -86,7 +92,10 @@ pub async fn start(
     }
     state.store.set_project_status(&id, "generating").await?;
     for task in &task_ids {
-        state.queue.enqueue(task).await?;
+        // The tasks are stored: one the queue misses now (it went down a moment ago) is re-sent by the scheduler.
+        if let Err(e) = state.queue.enqueue(task).await {
+            tracing::warn!(%task, error = %e, "task not queued; the scheduler will re-send it");
+        }
     }
     state
         .store
@@ -187,7 +196,8 @@ pub async fn progress(
     Ok(Json(progress_of(&state, &id).await?))
 }
 
-/// `progress` events once a second until generation is no longer running.
+/// `progress` events once a second until generation is no longer running or the server stops (the client
+/// reconnects to another pod).
 #[utoipa::path(get, path = "/api/projects/{id}/events", responses((status = 200, content_type = "text/event-stream")))]
 pub async fn events(
     State(state): State<AppState>,
@@ -195,8 +205,9 @@ pub async fn events(
     Path(id): Path<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     owned_project(&state, &user, &id).await?;
+    let mut shutdown = state.shutdown.clone();
     let stream = async_stream::stream! {
-        loop {
+        while !*shutdown.borrow() {
             match progress_of(&state, &id).await {
                 Ok(p) => {
                     let finished = p.project_status != "generating";
@@ -206,7 +217,10 @@ pub async fn events(
                 }
                 Err(_) => yield Ok(Event::default().event("error").data("{\"error\":\"unavailable\"}")),
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                Ok(()) = shutdown.changed() => {}
+            }
         }
     };
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))

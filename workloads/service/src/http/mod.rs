@@ -37,9 +37,18 @@ pub struct AppState {
     pub queue: Queue,
     pub metrics: Arc<Metrics>,
     pub keys: Arc<auth::Keys>,
+    /// Turns true when the process is stopping: long-lived responses (the progress stream) end then.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
+/// The whole API and UI, `/metrics` included (`up`, and `api` when METRICS_PORT is the API port).
 pub fn router(state: AppState) -> Router {
+    router_with(state, true)
+}
+
+/// The API and UI; `with_metrics: false` leaves `/metrics` out, for a public port when metrics have their own port
+/// (the Ingress routes `/` of the API port to the internet).
+pub fn router_with(state: AppState, with_metrics: bool) -> Router {
     let api = Router::new()
         .route("/api/auth/login", post(auth::login))
         .route("/api/users", post(auth::create_user))
@@ -99,15 +108,31 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/monitor", get(monitor::view))
         .route("/api/tasks/{id}/retry", post(monitor::retry));
-    let app = Router::new()
+    let mut app = Router::new()
         .merge(api)
         .route("/", get(ui::index))
         .route("/monitor", get(ui::monitor))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
-        .route("/metrics", get(health::metrics))
         .route("/docs", get(docs::page))
-        .route("/openapi.json", get(docs::openapi))
+        .route("/openapi.json", get(docs::openapi));
+    if with_metrics {
+        app = app.route("/metrics", get(health::metrics));
+    }
+    let app = app.layer(middleware::from_fn_with_state(
+        state.clone(),
+        record_metrics,
+    ));
+    with_security_headers(app).with_state(state)
+}
+
+/// The metrics port: `/metrics` plus the probes Kubernetes sends there (`/health` liveness, `/ready` database and
+/// queue reachable). Served by `worker` and `scheduler`, and by `api`/`monitor` when METRICS_PORT is a port of its own.
+pub fn probe_router(state: AppState) -> Router {
+    let app = Router::new()
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/metrics", get(health::metrics))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             record_metrics,
@@ -137,8 +162,10 @@ pub fn monitor_router(state: AppState) -> Router {
     with_security_headers(app).with_state(state)
 }
 
-/// The deployment guide's security headers, set here so they hold behind any ingress.
+/// The deployment guide's security headers, set here so they hold behind any ingress; and axum's own rejections
+/// as JSON errors (an unknown route is a 404 `{error, message}` too).
 fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
+    let router = router.layer(middleware::from_fn(error::json_rejections));
     let headers: [(header::HeaderName, &'static str); 5] = [
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),

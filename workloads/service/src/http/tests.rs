@@ -49,14 +49,15 @@ impl TestApp {
             .await
             .unwrap();
         let metrics = Arc::new(Metrics::new());
+        let (tx, rx) = watch::channel(false);
         let state = AppState {
             settings: settings.clone(),
             store: store.clone(),
             queue: queue.clone(),
             metrics: metrics.clone(),
             keys: Arc::new(super::auth::Keys::new(JWT_SECRET.as_bytes())),
+            shutdown: rx.clone(),
         };
-        let (tx, rx) = watch::channel(false);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let app = router(state.clone());
@@ -909,4 +910,114 @@ async fn the_monitor_role_serves_the_monitor_and_not_the_project_api() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = monitor.call(Method::GET, "/ready", "", None).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// axum's own rejections answer like every other error: JSON `{error, message}` with the right 4xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_rejections_are_json_errors_too() {
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[],
+    )
+    .await;
+    let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
+    let url = |path: &str| format!("{}{path}", app.base);
+    let cases: Vec<(&str, reqwest::RequestBuilder, StatusCode, &str)> = vec![
+        (
+            "body that is not JSON",
+            app.client
+                .post(url("/api/projects"))
+                .bearer_auth(&admin)
+                .header("content-type", "application/json")
+                .body("{not json"),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "JSON without the required field",
+            app.client
+                .post(url("/api/projects"))
+                .bearer_auth(&admin)
+                .json(&json!({"title": "x"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unprocessable",
+        ),
+        (
+            "body without a JSON content type",
+            app.client
+                .post(url("/api/projects"))
+                .bearer_auth(&admin)
+                .body("{\"name\": \"x\"}"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "path parameter that is not UTF-8",
+            app.client
+                .get(url("/api/projects/%FF%FE"))
+                .bearer_auth(&admin),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "unknown route",
+            app.client
+                .get(url("/api/no-such-thing"))
+                .bearer_auth(&admin),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "wrong method",
+            app.client.delete(url("/health")),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+    ];
+    for (what, request, status, code) in cases {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status, "{what}");
+        assert_eq!(
+            response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json"),
+            "{what}"
+        );
+        assert_eq!(
+            response
+                .headers()
+                .get("x-content-type-options")
+                .map(|v| v.as_bytes()),
+            Some(&b"nosniff"[..]),
+            "{what}: the security headers stay"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], code, "{what}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}: {body}"
+        );
+    }
+    let (_, unknown) = app
+        .call(Method::GET, "/api/no-such-thing", &admin, None)
+        .await;
+    assert!(
+        unknown["message"]
+            .as_str()
+            .unwrap()
+            .contains("/api/no-such-thing"),
+        "{unknown}"
+    );
+    let wrong_method = app.client.delete(url("/health")).send().await.unwrap();
+    assert_eq!(
+        wrong_method
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok()),
+        Some("GET,HEAD"),
+        "the Allow header survives the rewrite"
+    );
 }

@@ -1,6 +1,8 @@
 //! Redis Streams queue: one stream, one consumer group. A delivery is acknowledged (XACK + XDEL) only after the
 //! task's result is stored; deliveries idle longer than the reclaim timeout (their consumer died) are taken over
 //! with XAUTOCLAIM. Live consumers reset the idle time with XCLAIM ... JUSTID while they work.
+//! A Redis that restarted empty has neither stream nor group (NOGROUP): they are created again and work goes on;
+//! the deliveries it lost are re-sent by the scheduler from the database (see [`RedisQueue::outstanding_task_ids`]).
 
 use super::{Delivery, QueueError, TaskQueue};
 use redis::aio::ConnectionManager;
@@ -54,6 +56,48 @@ impl RedisQueue {
         }
     }
 
+    /// Runs `op`; on NOGROUP (Redis restarted empty, or the stream was deleted) creates the group again and retries once.
+    async fn with_group<T, F, Fut>(&self, op: F) -> Result<T, QueueError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, redis::RedisError>>,
+    {
+        match op().await {
+            Err(e) if e.code() == Some("NOGROUP") => {
+                tracing::warn!(stream = %self.stream, "consumer group missing (Redis restarted empty?); creating it again");
+                self.ensure_group().await?;
+                Ok(op().await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Task ids of every entry still in the stream: waiting or delivered but not acknowledged (acknowledged entries
+    /// are deleted). The scheduler re-sends queued tasks that are missing here.
+    pub async fn outstanding_task_ids(
+        &self,
+    ) -> Result<std::collections::HashSet<String>, QueueError> {
+        let mut conn = self.connection.clone();
+        let mut ids = std::collections::HashSet::new();
+        let mut start = "-".to_string();
+        loop {
+            let page: redis::streams::StreamRangeReply =
+                conn.xrange_count(&self.stream, &start, "+", 1000).await?;
+            let Some(last) = page.ids.last().map(|e| e.id.clone()) else {
+                break;
+            };
+            let full_page = page.ids.len() == 1000;
+            for entry in &page.ids {
+                ids.insert(Self::delivery(entry)?.task_id);
+            }
+            if !full_page {
+                break;
+            }
+            start = format!("({last}");
+        }
+        Ok(ids)
+    }
+
     fn delivery(entry: &redis::streams::StreamId) -> Result<Delivery, QueueError> {
         let task_id: String = entry
             .get(FIELD)
@@ -77,27 +121,38 @@ impl TaskQueue for RedisQueue {
         consumer: &str,
         wait: Duration,
     ) -> Result<Option<Delivery>, QueueError> {
-        let mut conn = self.connection.clone();
-        let reclaimed: StreamAutoClaimReply = conn
-            .xautoclaim_options(
-                &self.stream,
-                GROUP,
-                consumer,
-                self.reclaim_after.as_millis() as u64,
-                "0-0",
-                StreamAutoClaimOptions::default().count(1),
-            )
+        let reclaimed: StreamAutoClaimReply = self
+            .with_group(|| {
+                let mut conn = self.connection.clone();
+                async move {
+                    conn.xautoclaim_options(
+                        &self.stream,
+                        GROUP,
+                        consumer,
+                        self.reclaim_after.as_millis() as u64,
+                        "0-0",
+                        StreamAutoClaimOptions::default().count(1),
+                    )
+                    .await
+                }
+            })
             .await?;
         if let Some(entry) = reclaimed.claimed.first() {
             return Self::delivery(entry).map(Some);
         }
-        let options = StreamReadOptions::default()
-            .group(GROUP, consumer)
-            .count(1)
-            .block(wait.as_millis().max(1) as usize);
-        let mut blocking = self.blocking.clone();
-        let reply: Option<StreamReadReply> = blocking
-            .xread_options(&[&self.stream], &[">"], &options)
+        let reply: Option<StreamReadReply> = self
+            .with_group(|| {
+                let mut blocking = self.blocking.clone();
+                let options = StreamReadOptions::default()
+                    .group(GROUP, consumer)
+                    .count(1)
+                    .block(wait.as_millis().max(1) as usize);
+                async move {
+                    blocking
+                        .xread_options(&[&self.stream], &[">"], &options)
+                        .await
+                }
+            })
             .await?;
         let entry = reply
             .and_then(|r| r.keys.into_iter().next())
@@ -107,9 +162,16 @@ impl TaskQueue for RedisQueue {
 
     async fn ack(&self, delivery: &Delivery) -> Result<(), QueueError> {
         let mut conn = self.connection.clone();
-        let _: i64 = conn
+        let acked: Result<i64, redis::RedisError> = conn
             .xack(&self.stream, GROUP, &[&delivery.delivery_id])
-            .await?;
+            .await;
+        match acked {
+            // Redis restarted empty: the delivery is gone with the group, nothing left to acknowledge.
+            Err(e) if e.code() == Some("NOGROUP") => return Ok(()),
+            other => {
+                other?;
+            }
+        }
         // Deleting acknowledged entries keeps XLEN equal to the outstanding work (the queue-length metric).
         let _: i64 = conn.xdel(&self.stream, &[&delivery.delivery_id]).await?;
         Ok(())

@@ -104,13 +104,18 @@ impl Store {
         Ok(())
     }
 
-    /// Back to queued after a failed attempt that will be retried.
+    /// Back to queued after a failed attempt that will be retried. `heartbeat_at` marks when it was queued again,
+    /// so the scheduler gives the re-send time to reach the queue before it counts the task as lost.
     pub async fn requeue_task(&self, id: &str, error: &str) -> Result<(), DbError> {
-        sqlx::query("UPDATE tasks SET status = 'queued', error = $1, worker = NULL WHERE id = $2 AND status = 'running'")
-            .bind(error)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE tasks SET status = 'queued', error = $1, worker = NULL, heartbeat_at = $2 \
+                     WHERE id = $3 AND status = 'running'",
+        )
+        .bind(error)
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -129,6 +134,19 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id FROM tasks WHERE status IN ('queued', 'running') ORDER BY created_at",
         )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| r.try_get("id")).collect()
+    }
+
+    /// Ids of tasks queued (created or re-queued) before `cutoff`: normally on the queue long since; those the
+    /// queue does not hold were lost (Redis restarted empty, or was down when they were sent).
+    pub async fn queued_tasks_before(&self, cutoff: i64) -> Result<Vec<String>, DbError> {
+        let rows = sqlx::query(
+            "SELECT id FROM tasks WHERE status = 'queued' AND COALESCE(heartbeat_at, created_at) < $1 \
+             ORDER BY created_at",
+        )
+        .bind(cutoff)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| r.try_get("id")).collect()
