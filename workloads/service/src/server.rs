@@ -121,6 +121,26 @@ async fn ensure_admin(settings: &Settings, store: &Store) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// The account a newcomer logs in with when `up` starts on an empty database and no ADMIN_EMAIL/ADMIN_PASSWORD.
+pub const EMBEDDED_ADMIN_EMAIL: &str = "admin@aibid.local";
+
+/// `up` on an empty database without ADMIN_EMAIL/ADMIN_PASSWORD: create a supervisor with a random password and
+/// print it once on the terminal (never logged), so the web UI can be used right away.
+async fn ensure_embedded_admin(store: &Store) -> anyhow::Result<()> {
+    let password: String = random_secret().chars().take(16).collect();
+    if store
+        .ensure_first_admin(EMBEDDED_ADMIN_EMAIL, &password)
+        .await
+        .context("creating the first admin")?
+    {
+        eprintln!(
+            "first start: log in as {EMBEDDED_ADMIN_EMAIL} with password {password} \
+             (shown once; set ADMIN_EMAIL and ADMIN_PASSWORD to choose your own)"
+        );
+    }
+    Ok(())
+}
+
 fn app_state(
     settings: Arc<Settings>,
     store: Store,
@@ -175,7 +195,11 @@ pub async fn up(settings: Settings, options: RoleOptions) -> anyhow::Result<()> 
     let settings = Arc::new(settings);
     let store = connect_store(&settings).await?;
     store.migrate().await.context("database migration")?;
-    ensure_admin(&settings, &store).await?;
+    if settings.admin_email.is_none() && settings.admin_password.is_none() {
+        ensure_embedded_admin(&store).await?;
+    } else {
+        ensure_admin(&settings, &store).await?;
+    }
     let queue = match &settings.redis_url {
         Some(_) => redis_queue(&settings, &options).await?,
         None => Queue::Local(LocalQueue::default()),

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{free_port, wait_answering, wait_status, PrivateRedis, RoleProcess};
+use common::{free_port, wait_answering, wait_status, Api, PrivateRedis, RoleProcess};
 use std::time::Duration;
 
 const JWT_SECRET: &str = "probe-test-jwt-secret-0123456789-abcdef";
@@ -181,4 +181,56 @@ async fn up_keeps_metrics_on_its_one_port() {
         text.contains("aibid_queue_length{queue=\"local\"}"),
         "{text}"
     );
+}
+
+/// A newcomer's `aibid up` on an empty data directory prints a first login once, and it works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_on_an_empty_database_prints_a_first_login_that_works() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("aibid-up-{}", aibid::store::new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aibid"))
+        .arg("up")
+        .env_remove("ADMIN_EMAIL")
+        .env_remove("ADMIN_PASSWORD")
+        .env_remove("LLM_API_KEY")
+        .env_remove("REDIS_URL")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/aibid.db?mode=rwc", dir.display()),
+        )
+        .env("UPLOAD_PATH", dir.join("uploads"))
+        .env("OUTPUT_PATH", dir.join("outputs"))
+        .env("API_PORT", port.to_string())
+        .env("METRICS_PORT", free_port().to_string())
+        .env("LOG_LEVEL", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (found, login_line) = std::sync::mpsc::channel();
+    // Keeps reading to the end so the server never writes into a closed pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("log in as") {
+                let _ = found.send(line);
+            }
+        }
+    });
+    let _up = RoleProcess(child);
+    let line = login_line
+        .recv_timeout(Duration::from_secs(120))
+        .expect("`up` printed no first login within 120 s");
+    let password = line
+        .split("with password ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no password in {line:?}"));
+    let base = format!("http://127.0.0.1:{port}");
+    wait_answering(&format!("{base}/health")).await;
+    let api = Api::login(&base, aibid::server::EMBEDDED_ADMIN_EMAIL, password).await;
+    let (status, _) = api.call(reqwest::Method::GET, "/api/projects", None).await;
+    assert_eq!(status, 200);
 }
