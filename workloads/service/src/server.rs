@@ -484,12 +484,6 @@ pub async fn scheduler_round(
             })
             .set(length as i64);
     }
-    for (status, count) in store.count_projects_by_status().await? {
-        metrics
-            .projects
-            .get_or_create(&crate::metrics::StatusLabels { status })
-            .set(count);
-    }
     if now - *last_cleanup >= 3600 {
         *last_cleanup = now;
         let removed = retention_cleanup(settings, store, now).await?;

@@ -72,6 +72,13 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok_or(ApiError::Unauthorized)?;
         let data = decode::<Claims>(token.trim(), &state.keys.decoding, &Validation::default())
             .map_err(|_| ApiError::Unauthorized)?;
+        // aibid_active_users counts last_seen in the database; a failed write costs the count, not the request.
+        let now = crate::store::now();
+        if state.metrics.last_seen_due(&data.claims.sub, now) {
+            if let Err(e) = state.store.touch_last_seen(&data.claims.sub, now).await {
+                tracing::warn!(error = %e, "last_seen not stored");
+            }
+        }
         Ok(AuthUser {
             id: data.claims.sub,
             org_id: data.claims.org,

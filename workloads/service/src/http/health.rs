@@ -48,6 +48,14 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             })
             .set(length as i64);
     }
+    let since = crate::store::now() - crate::metrics::ACTIVE_USERS_WINDOW;
+    match state.store.count_active_users(since).await {
+        Ok(users) => {
+            state.metrics.active_users.set(users);
+        }
+        // The last value stays exported; the readiness probe reports the database itself.
+        Err(e) => tracing::warn!(error = %e, "active users not counted"),
+    }
     (
         StatusCode::OK,
         [(

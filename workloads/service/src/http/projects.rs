@@ -80,6 +80,7 @@ pub async fn create(
             Some(&project.name),
         )
         .await?;
+    state.metrics.project_event("created");
     Ok((StatusCode::CREATED, Json(project)))
 }
 

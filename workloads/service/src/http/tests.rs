@@ -1021,3 +1021,91 @@ async fn axum_rejections_are_json_errors_too() {
         "the Allow header survives the rewrite"
     );
 }
+
+/// The names alerts/exported-metrics.txt assigns to an aibid exporter (`aibid:api`, `aibid:monitor`), with their
+/// type.
+fn contracted_aibid_metrics() -> Vec<(String, String)> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../alerts/exported-metrics.txt"
+    );
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let rows: Vec<(String, String)> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let columns: Vec<&str> = l.split_whitespace().collect();
+            match columns.as_slice() {
+                [name, exporter, kind, ..] if exporter.starts_with("aibid:") => {
+                    Some((name.to_string(), kind.to_string()))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    assert!(rows.len() >= 10, "{path}: too few aibid rows: {rows:?}");
+    rows
+}
+
+/// True when the exposition has a sample (not only HELP/TYPE) of `name`.
+fn has_sample(exposition: &str, name: &str) -> bool {
+    exposition.lines().any(|l| {
+        l.strip_prefix(name)
+            .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metrics_include_every_name_the_alerts_and_dashboards_use() {
+    // The LLM writer (against the fake model) so aibid_llm_requests_total has samples too.
+    let llm = aibid_proposal::testing::FakeLlm::start().await.unwrap();
+    let llm_url = llm.base_url();
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[
+            ("LLM_API_KEY", "sk-metrics-contract"),
+            ("LLM_BASE_URL", llm_url.as_str()),
+        ],
+    )
+    .await;
+    whole_flow(&app).await;
+    let exposition = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut missing = Vec::new();
+    for (name, kind) in contracted_aibid_metrics() {
+        let samples = if kind == "histogram" {
+            vec![format!("{name}_bucket"), format!("{name}_count")]
+        } else {
+            vec![name]
+        };
+        missing.extend(samples.into_iter().filter(|s| !has_sample(&exposition, s)));
+    }
+    assert!(
+        missing.is_empty(),
+        "/metrics has no sample of {missing:?} (contract: alerts/exported-metrics.txt):\n{exposition}"
+    );
+    for sample in [
+        "aibid_projects_total{status=\"created\"} 1",
+        "aibid_projects_total{status=\"completed\"} 1",
+        // The flow's admin and technical specialist made requests.
+        "aibid_active_users 2",
+    ] {
+        assert!(
+            exposition.lines().any(|l| l == sample),
+            "{sample} missing:\n{exposition}"
+        );
+    }
+    assert!(
+        exposition.contains("aibid_tasks_total{kind=\"section\",outcome=\"ok\"}"),
+        "{exposition}"
+    );
+}

@@ -117,6 +117,27 @@ impl Store {
         row.map(|r| user_from_row(&r)).transpose()
     }
 
+    /// Marks `user` as seen at `at` (an authenticated request); never moves `last_seen` backwards.
+    pub async fn touch_last_seen(&self, user: &str, at: i64) -> Result<(), DbError> {
+        sqlx::query(
+            "UPDATE users SET last_seen = $1 WHERE id = $2 AND (last_seen IS NULL OR last_seen < $1)",
+        )
+        .bind(at)
+        .bind(user)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Users whose last request was at or after `since`.
+    pub async fn count_active_users(&self, since: i64) -> Result<i64, DbError> {
+        sqlx::query("SELECT COUNT(*) AS n FROM users WHERE last_seen >= $1")
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")
+    }
+
     /// Creates the first organisation and its supervisor from ADMIN_EMAIL/ADMIN_PASSWORD when no user exists yet.
     /// Returns true when an admin was created.
     pub async fn ensure_first_admin(&self, email: &str, password: &str) -> Result<bool, DbError> {

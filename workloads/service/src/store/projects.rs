@@ -137,12 +137,17 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn count_projects_by_status(&self) -> Result<Vec<(String, i64)>, DbError> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM projects GROUP BY status")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
-            .collect()
+    /// Sets the status generation ended with; true only for the call that changed it, so concurrent workers
+    /// finishing the last sections count a completion once.
+    pub async fn finish_project_generation(&self, id: &str, status: &str) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "UPDATE projects SET status = $1, updated_at = $2 WHERE id = $3 AND status <> $1",
+        )
+        .bind(status)
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

@@ -88,20 +88,21 @@ impl Store {
         self.task(id).await
     }
 
+    /// Stores the end of a task; false when it was cancelled meanwhile (the cancellation stays).
     pub async fn finish_task(
         &self,
         id: &str,
         status: &str,
         error: Option<&str>,
-    ) -> Result<(), DbError> {
-        sqlx::query("UPDATE tasks SET status = $1, error = $2, finished_at = $3 WHERE id = $4 AND status <> 'cancelled'")
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query("UPDATE tasks SET status = $1, error = $2, finished_at = $3 WHERE id = $4 AND status <> 'cancelled'")
             .bind(status)
             .bind(error)
             .bind(now())
             .bind(id)
             .execute(&self.pool)
             .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Back to queued after a failed attempt that will be retried. `heartbeat_at` marks when it was queued again,

@@ -145,3 +145,48 @@ async fn first_admin_is_created_once() {
         .unwrap();
     assert_eq!(admin.role, Role::Supervisor);
 }
+
+/// `last_seen` moves forward only, and active users are those seen since the cutoff; generation ends are counted
+/// once (the second identical end changes nothing).
+async fn activity_and_generation_end(store: Store) {
+    let org = store.create_organisation("活跃 公司").await.unwrap();
+    let seen = store
+        .create_user(&org, "seen@example.com", "password-s", Role::BidManager)
+        .await
+        .unwrap();
+    let idle = store
+        .create_user(&org, "idle@example.com", "password-i", Role::BidManager)
+        .await
+        .unwrap();
+    assert_eq!(store.count_active_users(0).await.unwrap(), 0);
+    store.touch_last_seen(&seen, 10_000).await.unwrap();
+    store.touch_last_seen(&idle, 1_000).await.unwrap();
+    store.touch_last_seen(&seen, 9_000).await.unwrap();
+    assert_eq!(store.count_active_users(10_000).await.unwrap(), 1);
+    assert_eq!(store.count_active_users(1_000).await.unwrap(), 2);
+    assert_eq!(store.count_active_users(10_001).await.unwrap(), 0);
+
+    let project = store.create_project(&org, &seen, "校园网").await.unwrap();
+    store
+        .set_project_status(&project.id, "generating")
+        .await
+        .unwrap();
+    assert!(store
+        .finish_project_generation(&project.id, "generated")
+        .await
+        .unwrap());
+    assert!(!store
+        .finish_project_generation(&project.id, "generated")
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+async fn sqlite_store_counts_active_users_and_generation_ends_once() {
+    activity_and_generation_end(testing::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_store_counts_active_users_and_generation_ends_once() {
+    activity_and_generation_end(testing::postgres().await).await;
+}

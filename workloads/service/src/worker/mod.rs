@@ -44,7 +44,7 @@ impl Worker {
         let mut last_beat: Option<Instant> = None;
         while !*shutdown.borrow() {
             if last_beat.is_none_or(|t| t.elapsed() >= self.heartbeat_every) {
-                let _ = self.store.heartbeat(&self.id, None).await;
+                self.heartbeat(None).await;
                 last_beat = Some(Instant::now());
             }
             let delivery = tokio::select! {
@@ -81,12 +81,13 @@ impl Worker {
         let started = Instant::now();
         let outcome = self.run_with_heartbeat(&task, &delivery).await;
         let seconds = started.elapsed().as_secs_f64();
+        // The outcome label of aibid_tasks_total: ok | failed | retried | cancelled.
         let stored = match &outcome {
             Ok(()) => self
                 .store
                 .finish_task(&task.id, "done", None)
                 .await
-                .map(|_| "done"),
+                .map(|stored| if stored { "ok" } else { "cancelled" }),
             Err(error) if task.attempts < MAX_ATTEMPTS => {
                 tracing::warn!(task = %task.id, attempt = task.attempts, %error, "task failed; will retry");
                 tokio::time::sleep(
@@ -119,7 +120,7 @@ impl Worker {
                 self.store
                     .finish_task(&task.id, "failed", Some(error.as_str()))
                     .await
-                    .map(|_| "failed")
+                    .map(|stored| if stored { "failed" } else { "cancelled" })
             }
         };
         match stored {
@@ -136,6 +137,15 @@ impl Worker {
         }
     }
 
+    /// Records the heartbeat in the database (the task monitor and stale-task reclaim read it) and in this
+    /// process's `aibid_worker_heartbeat_timestamp_seconds`.
+    async fn heartbeat(&self, task_id: Option<&str>) {
+        match self.store.heartbeat(&self.id, task_id).await {
+            Ok(()) => self.metrics.worker_heartbeat(&self.id, crate::store::now()),
+            Err(e) => tracing::warn!(worker = %self.id, error = %e, "heartbeat not stored"),
+        }
+    }
+
     async fn run_with_heartbeat(&self, task: &Task, delivery: &Delivery) -> Result<(), String> {
         let work = self.run_task(task);
         tokio::pin!(work);
@@ -144,7 +154,7 @@ impl Worker {
             tokio::select! {
                 result = &mut work => return result,
                 _ = beat.tick() => {
-                    let _ = self.store.heartbeat(&self.id, Some(&task.id)).await;
+                    self.heartbeat(Some(&task.id)).await;
                     let _ = self.queue.keep_alive(&self.id, delivery).await;
                 }
             }
@@ -219,9 +229,15 @@ impl Worker {
             .any(|s| s.status == "pending" || s.status == "running");
         if !sections.is_empty() && !open {
             let failed = sections.iter().any(|s| s.status == "failed");
-            self.store
-                .set_project_status(project_id, if failed { "failed" } else { "generated" })
-                .await?;
+            let status = if failed { "failed" } else { "generated" };
+            if self
+                .store
+                .finish_project_generation(project_id, status)
+                .await?
+            {
+                self.metrics
+                    .project_event(if failed { "failed" } else { "completed" });
+            }
         }
         Ok(())
     }
