@@ -25,7 +25,7 @@ static SECTION_END: LazyLock<Regex> = LazyLock::new(|| {
 });
 static NUMBERED: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"^\s*(?:[0-9]{1,2}(?:\.[0-9]{1,2})*\s*[.、．)]|[（(][0-9一二三四五六七八九十]{1,3}[）)]|[一二三四五六七八九十]{1,3}[、．]|[①-⑳]|[a-zA-Z][.)]|\([a-zA-Z]\)|[ivx]{1,4}[.)]|[•·●▪-])",
+        r"^\s*(?:[0-9]{1,2}(?:\.[0-9]{1,2})*\s*[.、．)）]|[（(][0-9一二三四五六七八九十]{1,3}[）)]|[一二三四五六七八九十]{1,3}[、．]|[①-⑳]|[a-zA-Z][.)]|\([a-zA-Z]\)|[ivx]{1,4}[.)]|[•·●▪-])",
     )
 });
 /// Lines looked at after a section title at most, in case no end marker is found.
@@ -37,7 +37,7 @@ const REPEAT_SIMILARITY: f64 = 0.8;
 /// Notes, pointers and review-procedure sentences inside a qualification section: not conditions.
 static EXPLANATION: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"^(?:注|备注|说明|提示|特别提示|温馨提示)\s*[0-9]*\s*[：:]|^[（(]?(?:注|说明)[）)]|未通过资格审查|通过资格审查的|不通过资格审查|资格审查的依据|资格审查时|^详见|^见本(?:章|文件|招标文件)|以下(?:简称|内容)|评标委员会|采购人(?:或|和)?(?:采购)?代理机构(?:将|依据|应|对|负责)|是否通过|原因说明|^序号|^审查(?:内容|项目|标准)$",
+        r"^(?:注|备注|说明|提示|特别提示|温馨提示)\s*[0-9]*\s*[：:]|^[（(]?(?:注|说明)[）)]|未通过资格审查|通过资格审查的|不通过资格审查|资格审查的依据|资格审查时|^详见|^见本(?:章|文件|招标文件)|以下(?:简称|内容)|评标委员会|采购人(?:或|和)?(?:采购)?代理机构(?:将|依据|应|对|负责)|是否通过|原因说明|^序号|[：:]\s*(?:详见|见)|第\s*[0-9.]+\s*(?:项|款|条)规定|(?:签字|盖章|签章)\s*[)）]?\s*[：:]\s*$|^日期\s*[：:]|^特此|^审查(?:内容|项目|标准)$",
     )
 });
 /// A sentence after the first one is kept as its own condition only when it states one.
@@ -210,6 +210,15 @@ fn conditions(text: &str) -> Vec<String> {
             .find(bare)
             .is_some_and(|m| m.end() == bare.len())
     {
+        return Vec::new();
+    }
+    // A group title inside a list ("三、财务要求") or a piece of a line broken out of its
+    // sentence ("其他利害关系；", "…文书为准）；") is no condition of its own.
+    let short_title = bare.chars().count() <= 10 && bare.ends_with(['求', '件']);
+    let unnumbered_piece = !NUMBERED.is_match(text) && text.chars().count() < 12;
+    let opens = bare.matches(['（', '(']).count();
+    let closes = bare.matches(['）', ')']).count();
+    if short_title || unnumbered_piece || closes > opens {
         return Vec::new();
     }
     let mut out: Vec<String> = Vec::new();
