@@ -15,7 +15,7 @@ fn re(pattern: &str) -> Regex {
 /// Header cell of the points column.
 static POINTS_HEADER: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"^(?:标准)?分值(?:[（(]分[）)])?$|^分数$|^满分$|^最高分$|^分值范围$|^评分分值$|^得分$|^权重(?:[（(]%[）)])?$|^分值[（(]?满分",
+        r"^(?:标准)?分值(?:[（(]分[）)])?$|^分数$|^满分$|^最高分$|^分值(?:范围|区间)$|^评分分值$|^得分$|^权重(?:[（(]%[）)])?$|^分值[（(]?满分",
     )
 });
 /// Header cell naming the item.
@@ -358,19 +358,27 @@ fn embedded_points_items(
     let mut in_scoring_rows = false;
     for row in rows {
         let Some(cells) = row.cells else { continue };
-        let label = cells.first().map(|c| compact(c)).unwrap_or_default();
+        let points_cell = cells.iter().enumerate().skip(1).find_map(|(k, c)| {
+            (c.chars().count() <= 30)
+                .then(|| points_in_text(c))
+                .flatten()
+                .map(|p| (k, p))
+        });
+        // The row's label is its first worded cell before the item (a clause number such as
+        // "2.2.4（1）" may precede it); rows of a merged label cell keep the one above.
+        let label_end = points_cell.map_or(1, |(k, _)| k);
+        let label = cells[..label_end.min(cells.len())]
+            .iter()
+            .map(|c| compact(c))
+            .find(|c| c.chars().any(char::is_alphabetic))
+            .unwrap_or_default();
         if !label.is_empty() {
             in_scoring_rows = label.contains("评分") || label.contains("评审");
         }
         if !in_scoring_rows {
             continue;
         }
-        let Some((k, points)) = cells.iter().enumerate().skip(1).find_map(|(k, c)| {
-            (c.chars().count() <= 30)
-                .then(|| points_in_text(c))
-                .flatten()
-                .map(|p| (k, p))
-        }) else {
+        let Some((k, points)) = points_cell else {
             continue;
         };
         let detail = cells.get(k + 1).map(String::as_str).unwrap_or("");

@@ -4,6 +4,7 @@
 mod docx;
 mod numbering;
 mod pdf;
+mod pdf_grid;
 mod text;
 mod xml;
 

@@ -2,6 +2,7 @@
 //! running headers/footers and page numbers removed, pages without a text layer reported.
 
 use super::docx::normalize_space;
+use super::pdf_grid;
 use super::text::line_block;
 use crate::document::{Block, DocumentFormat, SourceAnchor, TenderDocument};
 use crate::error::ReadError;
@@ -26,7 +27,7 @@ pub fn read(bytes: &[u8]) -> Result<TenderDocument, ReadError> {
     let needs_ocr_pages: Vec<u32> = pages
         .iter()
         .enumerate()
-        .filter(|(_, lines)| lines.iter().all(|l| l.trim().is_empty()))
+        .filter(|(_, items)| items.iter().all(PageItem::is_blank))
         .map(|(i, _)| i as u32 + 1)
         .collect();
     if page_count > 0 && needs_ocr_pages.len() == page_count {
@@ -40,13 +41,43 @@ pub fn read(bytes: &[u8]) -> Result<TenderDocument, ReadError> {
     let pages = strip_running_lines(pages);
     let mut levels = LevelTracker::default();
     let mut blocks = Vec::new();
-    for (i, lines) in pages.into_iter().enumerate() {
+    // Column edges of the table that ended the previous page, while nothing else followed it.
+    let mut open_table: Option<Vec<f32>> = None;
+    for (i, items) in pages.into_iter().enumerate() {
         let page = i as u32 + 1;
         if i > 0 {
             blocks.push(Block::PageBreak { page });
         }
-        for line in lines {
-            blocks.push(line_block(line, SourceAnchor::Page { page }, &mut levels));
+        for (k, item) in items.into_iter().enumerate() {
+            match item {
+                PageItem::Text(line) => {
+                    open_table = None;
+                    blocks.push(line_block(line, SourceAnchor::Page { page }, &mut levels));
+                }
+                PageItem::Table(grid) => {
+                    let continues = k == 0
+                        && open_table
+                            .as_deref()
+                            .is_some_and(|columns| pdf_grid::same_columns(columns, &grid.columns));
+                    open_table = Some(grid.columns.clone());
+                    if continues {
+                        if let Some(Block::Table { rows, .. }) = blocks
+                            .iter_mut()
+                            .rev()
+                            .find(|b| !matches!(b, Block::PageBreak { .. }))
+                        {
+                            // A header row repeated on the new page is not a data row.
+                            let repeated = rows.first() == grid.rows.first();
+                            rows.extend(grid.rows.into_iter().skip(usize::from(repeated)));
+                            continue;
+                        }
+                    }
+                    blocks.push(Block::Table {
+                        rows: grid.rows,
+                        anchor: SourceAnchor::Page { page },
+                    });
+                }
+            }
         }
     }
     Ok(TenderDocument {
@@ -55,6 +86,29 @@ pub fn read(bytes: &[u8]) -> Result<TenderDocument, ReadError> {
         needs_ocr_pages,
         blocks,
     })
+}
+
+/// A page's content in reading order: text lines and ruled tables.
+#[derive(Debug, Clone)]
+enum PageItem {
+    Text(String),
+    Table(pdf_grid::Grid),
+}
+
+impl PageItem {
+    fn is_blank(&self) -> bool {
+        match self {
+            PageItem::Text(t) => t.trim().is_empty(),
+            PageItem::Table(g) => g.rows.iter().flatten().all(|c| c.trim().is_empty()),
+        }
+    }
+
+    fn text(&self) -> Option<&str> {
+        match self {
+            PageItem::Text(t) => Some(t),
+            PageItem::Table(_) => None,
+        }
+    }
 }
 
 fn open_error(e: pdf_oxide::Error) -> ReadError {
@@ -66,20 +120,76 @@ fn open_error(e: pdf_oxide::Error) -> ReadError {
     }
 }
 
-/// Non-empty normalised lines per page. Pages are split over two threads (the machine has 2 cores);
-/// a page whose text cannot be extracted counts as having no text layer.
-fn extract_pages(doc: &PdfDocument, page_count: usize) -> Vec<Vec<String>> {
-    let page_lines = |page: usize| -> Vec<String> {
+/// Text lines and ruled tables per page. Pages without ruling lines keep pdf_oxide's own text
+/// assembly; on pages with a ruled table, lines are rebuilt from positioned spans (top to bottom,
+/// then left to right) so that the table's cells can be taken out as rows. A page whose text
+/// cannot be extracted counts as having no text layer.
+fn extract_pages(doc: &PdfDocument, page_count: usize) -> Vec<Vec<PageItem>> {
+    (0..page_count).map(|page| page_items(doc, page)).collect()
+}
+
+fn page_items(doc: &PdfDocument, page: usize) -> Vec<PageItem> {
+    let plain = |doc: &PdfDocument| -> Vec<PageItem> {
         doc.extract_text(page)
             .map(|text| {
                 text.lines()
                     .map(normalize_space)
                     .filter(|l| !l.is_empty())
+                    .map(PageItem::Text)
                     .collect()
             })
             .unwrap_or_default()
     };
-    (0..page_count).map(page_lines).collect()
+    let (horizontal, vertical) = match doc.extract_paths(page) {
+        Ok(paths) => pdf_grid::segments(&paths),
+        Err(_) => return plain(doc),
+    };
+    if horizontal.len() < 2 || vertical.len() < 2 {
+        return plain(doc);
+    }
+    let Ok(spans) = doc.extract_spans(page) else {
+        return plain(doc);
+    };
+    let (grids, in_table) = pdf_grid::tables(&spans, &horizontal, &vertical);
+    if grids.is_empty() {
+        return plain(doc);
+    }
+    // Free text as lines, each placed by its top; tables placed by theirs.
+    let free: Vec<&pdf_oxide::layout::TextSpan> = spans
+        .iter()
+        .zip(&in_table)
+        .filter(|(s, inside)| !**inside && !s.text.trim().is_empty())
+        .map(|(s, _)| s)
+        .collect();
+    let mut placed: Vec<(f32, PageItem)> = Vec::new();
+    for mut line in text_lines(free) {
+        let top = line.iter().map(|s| s.bbox.y).fold(f32::MIN, f32::max);
+        let text = normalize_space(&pdf_grid::join_lines(&mut line));
+        if !text.is_empty() {
+            placed.push((top, PageItem::Text(text)));
+        }
+    }
+    for grid in grids {
+        placed.push((grid.top, PageItem::Table(grid)));
+    }
+    placed.sort_by(|a, b| b.0.total_cmp(&a.0));
+    placed.into_iter().map(|(_, item)| item).collect()
+}
+
+/// Spans grouped into lines by their vertical position.
+fn text_lines(
+    mut spans: Vec<&pdf_oxide::layout::TextSpan>,
+) -> Vec<Vec<&pdf_oxide::layout::TextSpan>> {
+    spans.sort_by(|a, b| b.bbox.y.total_cmp(&a.bbox.y));
+    let mut lines: Vec<Vec<&pdf_oxide::layout::TextSpan>> = Vec::new();
+    for span in spans {
+        let tolerance = span.bbox.height.max(1.0) * 0.5;
+        match lines.last_mut() {
+            Some(line) if (line[0].bbox.y - span.bbox.y).abs() <= tolerance => line.push(span),
+            _ => lines.push(vec![span]),
+        }
+    }
+    lines
 }
 
 static PAGE_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
@@ -89,7 +199,7 @@ static PAGE_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Removes page numbers at page edges and lines repeated at the same edge on many pages
 /// (running titles), compared with digits masked so "第 5 页" and "第 6 页" count as one.
-fn strip_running_lines(pages: Vec<Vec<String>>) -> Vec<Vec<String>> {
+fn strip_running_lines<T: EdgeText>(pages: Vec<Vec<T>>) -> Vec<Vec<T>> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for lines in &pages {
         let mut keys: Vec<String> = edge_lines(lines).map(|(_, l)| mask_digits(l)).collect();
@@ -120,12 +230,30 @@ fn strip_running_lines(pages: Vec<Vec<String>>) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn edge_lines(lines: &[String]) -> impl Iterator<Item = (usize, &String)> {
+/// The text of a page item that can be a running header or footer (tables cannot).
+trait EdgeText {
+    fn edge_text(&self) -> Option<&str>;
+}
+
+impl EdgeText for String {
+    fn edge_text(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl EdgeText for PageItem {
+    fn edge_text(&self) -> Option<&str> {
+        self.text()
+    }
+}
+
+fn edge_lines<T: EdgeText>(lines: &[T]) -> impl Iterator<Item = (usize, &str)> {
     let n = lines.len();
     lines
         .iter()
         .enumerate()
         .filter(move |(i, _)| *i < EDGE_LINES || *i + EDGE_LINES >= n)
+        .filter_map(|(i, l)| l.edge_text().map(|t| (i, t)))
 }
 
 fn mask_digits(line: &str) -> String {
