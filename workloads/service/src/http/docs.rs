@@ -24,6 +24,7 @@ use utoipa::OpenApi;
         super::documents::list,
         super::ledger::get_ledger,
         super::ledger::edit_item,
+        super::ledger::item_source,
         super::ledger::get_outline,
         super::ledger::put_outline,
         super::ledger::approve_outline,

@@ -7,6 +7,7 @@ use super::projects::owned_project;
 use super::AppState;
 use crate::queue::TaskQueue;
 use crate::store::accounts::Role;
+use crate::store::tasks::Task;
 use aibid_proposal::outline::Outline;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -138,6 +139,41 @@ pub async fn cancel(
     Ok(Json(progress_of(&state, &id).await?))
 }
 
+/// Seconds left at the pace of the current run: only the newest task of each section counts, and of those only
+/// the ones created with the oldest unfinished task (one start or regenerate), so earlier runs' tasks neither
+/// stretch the elapsed time nor count as done. None while nothing is unfinished or nothing of the run is done.
+pub fn eta_of_current_run(tasks: &[Task], now: i64) -> Option<i64> {
+    let mut newest: std::collections::HashMap<&str, &Task> = std::collections::HashMap::new();
+    for task in tasks.iter().filter(|t| t.kind == "section") {
+        let key = task.section_id.as_deref().unwrap_or_default();
+        if newest
+            .get(key)
+            .is_none_or(|seen| seen.created_at < task.created_at)
+        {
+            newest.insert(key, task);
+        }
+    }
+    let unfinished = |t: &&&Task| t.status == "queued" || t.status == "running";
+    let start = newest
+        .values()
+        .filter(unfinished)
+        .map(|t| t.created_at)
+        .min()?;
+    // One run's tasks are created in one request, which may straddle a second boundary.
+    let run: Vec<&Task> = newest
+        .values()
+        .copied()
+        .filter(|t| t.created_at >= start - 1)
+        .collect();
+    let remaining = run.iter().filter(unfinished).count();
+    let done = run.iter().filter(|t| t.status == "done").count();
+    if done == 0 {
+        return None;
+    }
+    let per_task = (now - start) as f64 / done as f64;
+    Some((per_task * remaining as f64).round() as i64)
+}
+
 pub async fn progress_of(state: &AppState, id: &str) -> ApiResult<Progress> {
     let project_status = state.store.project_org(id).await?.map(|_| ());
     project_status.ok_or(ApiError::NotFound("project"))?;
@@ -150,14 +186,7 @@ pub async fn progress_of(state: &AppState, id: &str) -> ApiResult<Progress> {
         .count();
     let failed = sections.iter().filter(|s| s.status == "failed").count();
     let running = sections.iter().filter(|s| s.status == "running").count();
-    let first_start = tasks.iter().map(|t| t.created_at).min();
-    let eta_seconds = match (first_start, done) {
-        (Some(start), d) if d > 0 && d < total => {
-            let per = (crate::store::now() - start) as f64 / d as f64;
-            Some((per * (total - d - failed) as f64).round() as i64)
-        }
-        _ => None,
-    };
+    let eta_seconds = eta_of_current_run(&tasks, crate::store::now());
     let status = state.store.project_status(id).await?.unwrap_or_default();
     Ok(Progress {
         project_status: status,
@@ -224,4 +253,51 @@ pub async fn events(
         }
     };
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+#[cfg(test)]
+mod eta_tests {
+    use super::*;
+
+    fn task(section: &str, status: &str, created_at: i64) -> Task {
+        Task {
+            id: format!("{section}-{created_at}"),
+            project_id: "p".into(),
+            kind: "section".into(),
+            section_id: Some(section.into()),
+            status: status.into(),
+            attempts: 1,
+            worker: None,
+            error: None,
+            created_at,
+            heartbeat_at: None,
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn earlier_runs_do_not_count() {
+        // Run one at t=0 finished all three sections; run two started at t=1000 (one request straddling a second).
+        let tasks = vec![
+            task("a", "done", 0),
+            task("b", "done", 0),
+            task("c", "cancelled", 0),
+            task("a", "done", 1000),
+            task("b", "running", 1001),
+            task("c", "queued", 1000),
+        ];
+        // 60 s for one section of this run, two left.
+        assert_eq!(eta_of_current_run(&tasks, 1060), Some(120));
+    }
+
+    #[test]
+    fn a_single_regenerated_section_has_no_pace_until_it_is_done() {
+        let tasks = vec![
+            task("a", "done", 0),
+            task("b", "done", 0),
+            task("a", "running", 500),
+        ];
+        assert_eq!(eta_of_current_run(&tasks, 560), None);
+        assert_eq!(eta_of_current_run(&[task("a", "done", 0)], 10), None);
+    }
 }

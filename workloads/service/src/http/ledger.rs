@@ -8,6 +8,7 @@ use crate::store::accounts::Role;
 use crate::store::ledger::LedgerItem;
 use crate::store::outlines::OutlineVersion;
 use aibid_proposal::outline::Outline;
+use aibid_tender::SourceAnchor;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -171,4 +172,158 @@ pub async fn approve_outline(
         )
         .await?;
     Ok(Json(outline_view(&state, &id).await?))
+}
+
+/// One block of the tender around a ledger item's anchor; `anchored` marks the block the item came from.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PassageBlock {
+    /// heading, paragraph or table.
+    pub kind: &'static str,
+    /// Headings with their number; table rows as cells joined by " | ", one row per line.
+    pub text: String,
+    #[schema(value_type = Object)]
+    pub anchor: SourceAnchor,
+    pub anchored: bool,
+}
+
+/// The tender passage a ledger item was extracted from.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SourcePassage {
+    pub item_id: String,
+    #[schema(value_type = Object)]
+    pub anchor: SourceAnchor,
+    /// The headings above the anchored block, outermost first.
+    pub heading_path: Vec<String>,
+    pub blocks: Vec<PassageBlock>,
+}
+
+/// Blocks shown before and after the anchored one.
+const PASSAGE_CONTEXT: usize = 3;
+
+fn block_view(block: &aibid_tender::Block) -> Option<(&'static str, String, SourceAnchor)> {
+    use aibid_tender::Block;
+    match block {
+        Block::Heading {
+            number,
+            text,
+            anchor,
+            ..
+        } => {
+            let text = match number {
+                Some(number) if !text.starts_with(number.as_str()) => format!("{number} {text}"),
+                _ => text.clone(),
+            };
+            Some(("heading", text, *anchor))
+        }
+        Block::Paragraph { text, anchor } => Some(("paragraph", text.clone(), *anchor)),
+        Block::Table { rows, anchor } => {
+            let text = rows
+                .iter()
+                .map(|row| {
+                    row.iter()
+                        .filter(|c| !c.is_empty())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Some(("table", text, *anchor))
+        }
+        Block::PageBreak { .. } => None,
+    }
+}
+
+/// Whether a block sits at an item's anchor. A table item names its row; the block is the whole table.
+fn same_place(block: &SourceAnchor, item: &SourceAnchor) -> bool {
+    match (block, item) {
+        (SourceAnchor::Table { index: a, .. }, SourceAnchor::Table { index: b, .. }) => a == b,
+        _ => block == item,
+    }
+}
+
+fn without_spaces(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The passage around `anchor`: several blocks share one anchor (a PDF page), so among them the block holding
+/// the item's original text wins, else the first. None when no block is at the anchor.
+pub fn source_passage(
+    document: &aibid_tender::TenderDocument,
+    item_id: &str,
+    anchor: SourceAnchor,
+    original_text: &str,
+) -> Option<SourcePassage> {
+    use aibid_tender::Block;
+    let blocks: Vec<(&Block, (&'static str, String, SourceAnchor))> = document
+        .blocks
+        .iter()
+        .filter_map(|b| block_view(b).map(|v| (b, v)))
+        .collect();
+    let wanted = without_spaces(original_text);
+    // The extractor may trim a line's label or marker; a prefix of the item still finds its block.
+    let probe: String = wanted.chars().take(24).collect();
+    let at_anchor: Vec<usize> = (0..blocks.len())
+        .filter(|&i| same_place(&blocks[i].1 .2, &anchor))
+        .collect();
+    let found = at_anchor
+        .iter()
+        .copied()
+        .find(|&i| !probe.is_empty() && without_spaces(&blocks[i].1 .1).contains(&probe))
+        .or_else(|| at_anchor.first().copied())?;
+    let mut path: Vec<(u8, String)> = Vec::new();
+    for (block, (_, text, _)) in &blocks[..=found] {
+        if let Block::Heading { level, .. } = block {
+            while path.last().is_some_and(|(l, _)| l >= level) {
+                path.pop();
+            }
+            path.push((*level, text.clone()));
+        }
+    }
+    let start = found.saturating_sub(PASSAGE_CONTEXT);
+    let end = (found + PASSAGE_CONTEXT + 1).min(blocks.len());
+    Some(SourcePassage {
+        item_id: item_id.to_string(),
+        anchor,
+        heading_path: path.into_iter().map(|(_, text)| text).collect(),
+        blocks: blocks[start..end]
+            .iter()
+            .enumerate()
+            .map(|(offset, (_, (kind, text, anchor)))| PassageBlock {
+                kind,
+                text: text.clone(),
+                anchor: *anchor,
+                anchored: start + offset == found,
+            })
+            .collect(),
+    })
+}
+
+/// The tender passage around a ledger item's anchor (the jump from the ledger to the source).
+#[utoipa::path(get, path = "/api/projects/{id}/ledger/{item}/source", responses((status = 200, body = SourcePassage), (status = 404)))]
+pub async fn item_source(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path((id, item)): Path<(String, String)>,
+) -> ApiResult<Json<SourcePassage>> {
+    owned_project(&state, &user, &id).await?;
+    let entry = state
+        .store
+        .ledger(&id)
+        .await?
+        .into_iter()
+        .find(|i| i.id == item)
+        .ok_or(ApiError::NotFound("ledger item"))?;
+    let (document_json, _) = state
+        .store
+        .latest_document(&id)
+        .await?
+        .ok_or(ApiError::NotFound("document"))?;
+    let document: aibid_tender::TenderDocument =
+        serde_json::from_str(&document_json).map_err(|e| ApiError::Internal(e.into()))?;
+    let anchor: SourceAnchor =
+        serde_json::from_value(entry.anchor).map_err(|e| ApiError::Internal(e.into()))?;
+    source_passage(&document, &entry.id, anchor, &entry.original_text)
+        .map(Json)
+        .ok_or(ApiError::NotFound("source passage"))
 }

@@ -72,6 +72,10 @@ pub fn router_with(state: AppState, with_metrics: bool) -> Router {
         .route("/api/projects/{id}/ledger", get(ledger::get_ledger))
         .route("/api/projects/{id}/ledger/{item}", patch(ledger::edit_item))
         .route(
+            "/api/projects/{id}/ledger/{item}/source",
+            get(ledger::item_source),
+        )
+        .route(
             "/api/projects/{id}/outline",
             get(ledger::get_outline).put(ledger::put_outline),
         )

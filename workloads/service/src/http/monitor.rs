@@ -1,4 +1,5 @@
-//! The task monitor (the guide's Flower): queue length, workers with heartbeats, failed tasks, and retry.
+//! The task monitor (the guide's Flower): queue length, workers with heartbeats, running and failed tasks, and
+//! retry.
 
 use super::auth::AuthUser;
 use super::error::{ApiError, ApiResult};
@@ -20,6 +21,19 @@ pub struct WorkerView {
     pub silent_for: i64,
 }
 
+/// A task a worker is writing now.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RunningTaskView {
+    pub id: String,
+    pub project_id: String,
+    pub project_name: String,
+    pub section_id: Option<String>,
+    pub worker: Option<String>,
+    pub attempts: i64,
+    pub started_at: Option<i64>,
+    pub heartbeat_at: Option<i64>,
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MonitorView {
     pub queue: String,
@@ -28,6 +42,7 @@ pub struct MonitorView {
     pub running: i64,
     pub failed: i64,
     pub workers: Vec<WorkerView>,
+    pub running_tasks: Vec<RunningTaskView>,
     pub failed_tasks: Vec<Task>,
 }
 
@@ -60,6 +75,21 @@ pub async fn view(State(state): State<AppState>, user: AuthUser) -> ApiResult<Js
             failed_tasks.push(task);
         }
     }
+    let mut running_tasks = Vec::new();
+    for (task, started_at) in state.store.running_tasks(200).await? {
+        if let Some(project) = state.store.project(&user.org_id, &task.project_id).await? {
+            running_tasks.push(RunningTaskView {
+                id: task.id,
+                project_id: task.project_id,
+                project_name: project.name,
+                section_id: task.section_id,
+                worker: task.worker,
+                attempts: task.attempts,
+                started_at,
+                heartbeat_at: task.heartbeat_at,
+            });
+        }
+    }
     Ok(Json(MonitorView {
         queue: state.queue.name().into(),
         queue_length: state.queue.length().await.ok(),
@@ -67,6 +97,7 @@ pub async fn view(State(state): State<AppState>, user: AuthUser) -> ApiResult<Js
         running: state.store.count_tasks("running").await?,
         failed: state.store.count_tasks("failed").await?,
         workers,
+        running_tasks,
         failed_tasks,
     }))
 }

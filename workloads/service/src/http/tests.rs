@@ -488,6 +488,108 @@ async fn another_organisation_sees_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_item_leads_to_its_source_passage_and_only_for_its_organisation() {
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[],
+    )
+    .await;
+    let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
+    let (_, project) = app
+        .call(
+            Method::POST,
+            "/api/projects",
+            &admin,
+            Some(json!({"name": "出处"})),
+        )
+        .await;
+    let id = project["id"].as_str().unwrap();
+    let (status, _) = app
+        .upload(id, &admin, "t.txt", std::fs::read(EXAMPLE).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, ledger) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/ledger"),
+            &admin,
+            None,
+        )
+        .await;
+    let items = ledger.as_array().unwrap();
+    // A few items of different kinds, from the start, middle and end of the tender.
+    for item in [&items[0], &items[items.len() / 2], &items[items.len() - 1]] {
+        let item_id = item["id"].as_str().unwrap();
+        let (status, passage) = app
+            .call(
+                Method::GET,
+                &format!("/api/projects/{id}/ledger/{item_id}/source"),
+                &admin,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{item_id}: {passage}");
+        assert_eq!(passage["anchor"], item["anchor"], "{passage}");
+        let anchored: Vec<&Value> = passage["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["anchored"] == true)
+            .collect();
+        assert_eq!(anchored.len(), 1, "one anchored block: {passage}");
+        let original = squeeze_all(item["original_text"].as_str().unwrap());
+        let prefix: String = original.chars().take(24).collect();
+        assert!(
+            squeeze_all(anchored[0]["text"].as_str().unwrap()).contains(&prefix),
+            "the anchored block holds the item's text {original:?}: {passage}"
+        );
+        assert!(
+            passage["blocks"].as_array().unwrap().len() > 1,
+            "context around the block: {passage}"
+        );
+        assert!(
+            !passage["heading_path"].as_array().unwrap().is_empty(),
+            "the headings above it: {passage}"
+        );
+    }
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/ledger/NO-SUCH-ITEM/source"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let org_b = app.state.store.create_organisation("B 公司").await.unwrap();
+    app.state
+        .store
+        .create_user(&org_b, "b@example.com", "b-password", Role::Supervisor)
+        .await
+        .unwrap();
+    let intruder = app.login("b@example.com", "b-password").await;
+    let first = items[0]["id"].as_str().unwrap();
+    let (status, body) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/ledger/{first}/source"),
+            &intruder,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(!body
+        .to_string()
+        .contains(&squeeze_all(items[0]["text"].as_str().unwrap())));
+}
+
+fn squeeze_all(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_uploads_get_a_4xx_and_store_nothing() {
     let app = TestApp::start(
         testing::sqlite().await,
@@ -910,6 +1012,60 @@ async fn the_monitor_role_serves_the_monitor_and_not_the_project_api() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = monitor.call(Method::GET, "/ready", "", None).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_lists_running_tasks_of_its_own_organisation() {
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[],
+    )
+    .await;
+    let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
+    let org_b = app.state.store.create_organisation("B 公司").await.unwrap();
+    app.state
+        .store
+        .create_user(&org_b, "b@example.com", "b-password", Role::Supervisor)
+        .await
+        .unwrap();
+    let other = app.login("b@example.com", "b-password").await;
+    let mut running = Vec::new();
+    for (token, name) in [(&admin, "A 的项目"), (&other, "B 的项目")] {
+        let (_, project) = app
+            .call(
+                Method::POST,
+                "/api/projects",
+                token,
+                Some(json!({"name": name})),
+            )
+            .await;
+        let project = project["id"].as_str().unwrap().to_string();
+        // Stored but never queued, so the test's worker leaves it alone; a pretend worker claims it.
+        let task = app
+            .state
+            .store
+            .create_task(&project, "section", Some("sec-1"))
+            .await
+            .unwrap();
+        let claimed = app
+            .state
+            .store
+            .start_task(&task, "pretend-worker")
+            .await
+            .unwrap();
+        assert!(claimed.is_some());
+        running.push(task);
+    }
+    let (status, view) = app.call(Method::GET, "/api/monitor", &admin, None).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let listed = view["running_tasks"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "only A's running task: {view}");
+    assert_eq!(listed[0]["id"], running[0].as_str());
+    assert_eq!(listed[0]["project_name"], "A 的项目");
+    assert_eq!(listed[0]["section_id"], "sec-1");
+    assert_eq!(listed[0]["worker"], "pretend-worker");
+    assert!(listed[0]["started_at"].as_i64().unwrap() > 0, "{view}");
 }
 
 /// axum's own rejections answer like every other error: JSON `{error, message}` with the right 4xx.

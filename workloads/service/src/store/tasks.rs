@@ -195,6 +195,19 @@ impl Store {
         rows.iter().map(task_from_row).collect()
     }
 
+    /// Running tasks with the time a worker took each, newest first (the monitor's list).
+    pub async fn running_tasks(&self, limit: i64) -> Result<Vec<(Task, Option<i64>)>, DbError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TASK_COLUMNS}, started_at FROM tasks WHERE status = 'running' ORDER BY started_at DESC LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((task_from_row(r)?, r.try_get("started_at")?)))
+            .collect()
+    }
+
     pub async fn heartbeat(&self, worker: &str, task_id: Option<&str>) -> Result<(), DbError> {
         let t = now();
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());

@@ -1,5 +1,6 @@
 // Drives the web UI in headless Chromium like a person: log in, create a project, upload a corpus tender,
-// approve the outline, start generation, watch progress reach 100 %, export and download the .docx.
+// open an item's source passage, rename and move an outline section, approve the outline, start generation,
+// watch progress reach 100 %, export and download the .docx.
 // Usage: node flow.js BASE_URL EMAIL PASSWORD TENDER_FILE DOWNLOAD_DIR
 'use strict';
 const { chromium } = require('playwright-core');
@@ -33,6 +34,26 @@ const [base, email, password, tender, downloadDir] = process.argv.slice(2);
     await page.waitForFunction(() => /已识别 \d+ 项要求/.test(document.querySelector('#upload-result').textContent));
     await page.waitForFunction(() => document.querySelectorAll('#ledger tbody tr').length > 0);
     await page.waitForFunction(() => document.querySelectorAll('#outline tbody tr').length > 0);
+
+    // Ledger review: the jump from an item to its tender passage, the item's block highlighted.
+    const itemText = await page.$eval('#ledger tbody a.source-link', a => a.title);
+    await page.click('#ledger tbody a.source-link');
+    await page.waitForSelector('#source-blocks blockquote.anchored');
+    const squeeze = s => s.replace(/\s+/g, '');
+    const anchored = await page.$eval('#source-blocks blockquote.anchored', b => b.textContent);
+    if (!squeeze(anchored).includes(squeeze(itemText).slice(0, 24)))
+      throw new Error(`source passage ${JSON.stringify(anchored)} lacks the item ${JSON.stringify(itemText)}`);
+
+    // Outline review: rename the first section, move it down one place, save as a new version.
+    const versionOf = async () => Number((await page.textContent('#outline-info')).match(/版本 (\d+)/)[1]);
+    const version = await versionOf();
+    await page.fill('#outline input.outline-title >> nth=0', '浏览器改名的章节');
+    await page.click('#outline button.move[data-dir="1"] >> nth=0');
+    await page.click('#save-outline');
+    await page.waitForFunction(v => document.querySelector('#outline-info').textContent.includes(`版本 ${v + 1}`), version);
+    const titles = await page.$$eval('#outline input.outline-title', inputs => inputs.map(i => i.value));
+    if (titles[0] === '浏览器改名的章节' || !titles.includes('浏览器改名的章节'))
+      throw new Error(`outline edit not saved: ${JSON.stringify(titles.slice(0, 5))}`);
 
     await page.click('#approve-outline');
     await page.waitForFunction(() => document.querySelector('#outline-info').textContent.includes('已审批'));
