@@ -259,7 +259,15 @@ pub async fn api(settings: Settings, options: RoleOptions) -> anyhow::Result<()>
         &jwt_secret,
         &shutdown,
     );
-    let servers: Vec<_> = api_port_routers(&settings, &state)
+    serve_all(api_port_routers(&settings, &state), shutdown).await
+}
+
+/// Serves each (port, router) until shutdown; the first server error ends the role.
+async fn serve_all(
+    routers: Vec<(u16, axum::Router)>,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let servers: Vec<_> = routers
         .into_iter()
         .map(|(port, router)| tokio::spawn(serve_router(router, port, shutdown.clone())))
         .collect();
@@ -316,20 +324,11 @@ pub async fn monitor(settings: Settings, options: RoleOptions) -> anyhow::Result
     if settings.metrics_port != settings.api_port {
         ports.push(settings.metrics_port);
     }
-    let servers: Vec<_> = ports
+    let routers = ports
         .into_iter()
-        .map(|p| {
-            tokio::spawn(serve_router(
-                http::monitor_router(state.clone()),
-                p,
-                shutdown.clone(),
-            ))
-        })
+        .map(|port| (port, http::monitor_router(state.clone())))
         .collect();
-    for server in servers {
-        server.await.context("server task")??;
-    }
-    Ok(())
+    serve_all(routers, shutdown).await
 }
 
 fn build_worker(
