@@ -17,7 +17,7 @@ source hack/env/postgres.sh
 source hack/env/redis.sh
 
 cargo build -q --release -p aibid
-AIBID="$ROOT/target/release/aibid"
+AIBID="${CARGO_TARGET_DIR:-$ROOT/target}/release/aibid"
 PORT=$(free_port)
 export DATABASE_URL="$AIBID_TEST_DATABASE_URL" REDIS_URL="$AIBID_TEST_REDIS_URL" LOG_LEVEL=warn
 export JWT_SECRET=bench-jwt-secret-0123456789abcdefghijklmn ADMIN_EMAIL=bench@example.com ADMIN_PASSWORD=bench-password

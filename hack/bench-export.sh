@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -c 'import docx' 2>/dev/null || python3 -m pip install -q python-docx
 cargo build --release -q -p aibid-proposal --example export_bench
-ours=target/release/examples/export_bench
+ours="${CARGO_TARGET_DIR:-target}/release/examples/export_bench"
 work=$(mktemp -d /tmp/aibid-bench-export.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 

@@ -35,7 +35,7 @@ kubectl create namespace aibid-system >/dev/null
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 http_port=$(free_port)
-"$bin/aibid-operator" run --http-addr "127.0.0.1:$http_port" --lease-namespace aibid-system --identity bench \
+"${CARGO_TARGET_DIR:+$CARGO_TARGET_DIR/${bin#target/}}${CARGO_TARGET_DIR:-$bin}/aibid-operator" run --http-addr "127.0.0.1:$http_port" --lease-namespace aibid-system --identity bench \
   > "$AIBID_TEST_TMP/operator-bench.log" 2>&1 &
 operator_pid=$!
 on_exit "kill $operator_pid 2>/dev/null"

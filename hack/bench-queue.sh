@@ -18,7 +18,7 @@ source hack/env/postgres.sh
 source hack/env/redis.sh
 
 cargo build -q --release -p aibid
-AIBID="$ROOT/target/release/aibid"
+AIBID="${CARGO_TARGET_DIR:-$ROOT/target}/release/aibid"
 export DATABASE_URL="$AIBID_TEST_DATABASE_URL" REDIS_URL="$AIBID_TEST_REDIS_URL" METRICS_ENABLED=false LOG_LEVEL=warn
 export WORKER_CONCURRENCY=$CONCURRENCY DATABASE_POOL_SIZE=$((CONCURRENCY + 2))
 STREAM="aibid-bench-$$"
