@@ -10,7 +10,8 @@ export AIBID_SHARED="${AIBID_SHARED:-$ROOT/../shared}"
 export AIBID_TEST_TMP="${AIBID_TEST_TMP:-$(mktemp -d /tmp/aibid-bench.XXXXXX)}"
 COUNT="${COUNT:-500}"
 # PROFILE=dev uses the dev profile (dependencies at opt-level 2) when a release build is too slow to wait for.
-if [[ "${PROFILE:-release}" == dev ]]; then build=(); bin=target/debug; else build=(--release); bin=target/release; fi
+if [[ "${PROFILE:-release}" == dev ]]; then build=(); bin=debug; else build=(--release); bin=release; fi
+bin="${CARGO_TARGET_DIR:-target}/$bin"
 
 echo "== 1. render one BiddingDeployment (${PROFILE:-release} build)"
 cargo run -q "${build[@]}" -p aibid-operator --example bench_render -- manifests/samples/production.yaml
@@ -35,7 +36,7 @@ kubectl create namespace aibid-system >/dev/null
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 http_port=$(free_port)
-"${CARGO_TARGET_DIR:+$CARGO_TARGET_DIR/${bin#target/}}${CARGO_TARGET_DIR:-$bin}/aibid-operator" run --http-addr "127.0.0.1:$http_port" --lease-namespace aibid-system --identity bench \
+"$bin/aibid-operator" run --http-addr "127.0.0.1:$http_port" --lease-namespace aibid-system --identity bench \
   > "$AIBID_TEST_TMP/operator-bench.log" 2>&1 &
 operator_pid=$!
 on_exit "kill $operator_pid 2>/dev/null"
