@@ -469,10 +469,12 @@ pub async fn scheduler_round(
         .await?
     {
         tracing::info!(task = %task.id, worker = ?task.worker, "reclaiming a stale task");
-        store
+        if store
             .requeue_task(&task.id, "worker stopped sending heartbeats")
-            .await?;
-        queue.enqueue(&task.id).await?;
+            .await?
+        {
+            queue.enqueue(&task.id).await?;
+        }
     }
     resend_lost_tasks(store, queue, now - options.reclaim_after as i64).await?;
     if let Ok(length) = queue.length().await {

@@ -107,8 +107,9 @@ impl Store {
 
     /// Back to queued after a failed attempt that will be retried. `heartbeat_at` marks when it was queued again,
     /// so the scheduler gives the re-send time to reach the queue before it counts the task as lost.
-    pub async fn requeue_task(&self, id: &str, error: &str) -> Result<(), DbError> {
-        sqlx::query(
+    /// A running task back to queued; false when it is no longer running (cancelled or finished meanwhile).
+    pub async fn requeue_task(&self, id: &str, error: &str) -> Result<bool, DbError> {
+        let requeued = sqlx::query(
             "UPDATE tasks SET status = 'queued', error = $1, worker = NULL, heartbeat_at = $2 \
                      WHERE id = $3 AND status = 'running'",
         )
@@ -117,7 +118,7 @@ impl Store {
         .bind(id)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(requeued.rows_affected() == 1)
     }
 
     /// A failed task back to queued with fresh attempts (a person pressed retry).

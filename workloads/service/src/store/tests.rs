@@ -190,3 +190,37 @@ async fn sqlite_store_counts_active_users_and_generation_ends_once() {
 async fn postgres_store_counts_active_users_and_generation_ends_once() {
     activity_and_generation_end(testing::postgres().await).await;
 }
+
+/// A failed attempt goes back to the queue only while its task is still running: a task cancelled meanwhile (the
+/// user pressed cancel during the retry backoff) stays cancelled and is not sent again.
+async fn requeue_respects_cancellation(store: Store) {
+    let org = store.create_organisation("取消 公司").await.unwrap();
+    let user = store
+        .create_user(&org, "c@example.com", "password-c", Role::BidManager)
+        .await
+        .unwrap();
+    let project = store.create_project(&org, &user, "校园网").await.unwrap();
+    let task = store
+        .create_task(&project.id, "section", Some("s1"))
+        .await
+        .unwrap();
+    assert!(store.start_task(&task, "w1").await.unwrap().is_some());
+    assert!(store.requeue_task(&task, "LLM timeout").await.unwrap());
+    assert!(store.start_task(&task, "w1").await.unwrap().is_some());
+    assert_eq!(store.cancel_project_tasks(&project.id).await.unwrap(), 1);
+    assert!(!store.requeue_task(&task, "LLM timeout").await.unwrap());
+    assert_eq!(
+        store.task(&task).await.unwrap().unwrap().status,
+        "cancelled"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_requeue_respects_cancellation() {
+    requeue_respects_cancellation(testing::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_requeue_respects_cancellation() {
+    requeue_respects_cancellation(testing::postgres().await).await;
+}

@@ -95,12 +95,14 @@ impl Worker {
                 )
                 .await;
                 match self.store.requeue_task(&task.id, error).await {
-                    Ok(()) => self
+                    Ok(true) => self
                         .queue
                         .enqueue(&task.id)
                         .await
                         .map(|_| "retried")
                         .map_err(|e| sqlx::Error::Protocol(e.to_string())),
+                    // Cancelled while waiting for the retry: the cancellation stands.
+                    Ok(false) => Ok("cancelled"),
                     Err(e) => Err(e),
                 }
             }
