@@ -768,143 +768,9 @@ async fn headers_metrics_and_errors_never_leak_secrets() {
     }
 }
 
-/// A private PostgreSQL server for a test that stops and starts it (the shared one stays up for other tests).
-struct PrivatePostgres {
-    bin: PathBuf,
-    data: PathBuf,
-    port: u16,
-}
-
-impl PrivatePostgres {
-    fn run(&self, program: &str, args: &[&str]) -> std::process::Output {
-        let path = self.bin.join(program);
-        let mut command = if is_root() {
-            let mut c = std::process::Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&path);
-            c
-        } else {
-            std::process::Command::new(&path)
-        };
-        command
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
-
-    fn init() -> PrivatePostgres {
-        let bin = PathBuf::from(std::env::var("AIBID_TEST_PG_BIN").unwrap_or_else(|_| {
-            panic!("AIBID_TEST_PG_BIN is not set: run ./hack/test.sh (hack/env/postgres.sh exports it)")
-        }));
-        let dir = std::env::temp_dir().join(format!("aibid-pg-{}", crate::store::new_id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        if is_root() {
-            let chown = std::process::Command::new("chown")
-                .arg("postgres")
-                .arg(&dir)
-                .status()
-                .unwrap();
-            assert!(chown.success());
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let pg = PrivatePostgres {
-            bin,
-            data: dir.join("data"),
-            port,
-        };
-        let data = pg.data.display().to_string();
-        let out = pg.run(
-            "initdb",
-            &["-D", &data, "-U", "aibid", "--auth=trust", "-E", "UTF8"],
-        );
-        assert!(
-            out.status.success(),
-            "initdb: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        pg.start();
-        pg
-    }
-
-    fn start(&self) {
-        let data = self.data.display().to_string();
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={}",
-            self.port, data
-        );
-        let out = self.run(
-            "pg_ctl",
-            &[
-                "-D",
-                &data,
-                "-w",
-                "-o",
-                &options,
-                "-l",
-                &format!("{data}/../log"),
-                "start",
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "pg_ctl start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn stop(&self) {
-        let out = self.run(
-            "pg_ctl",
-            &[
-                "-D",
-                &self.data.display().to_string(),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "pg_ctl stop: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://aibid@127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-impl Drop for PrivatePostgres {
-    fn drop(&mut self) {
-        let _ = self.run(
-            "pg_ctl",
-            &[
-                "-D",
-                &self.data.display().to_string(),
-                "-m",
-                "immediate",
-                "stop",
-            ],
-        );
-    }
-}
-
-fn is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0\n"))
-        .unwrap_or(false)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ready_is_503_while_the_database_is_down_and_recovers_without_restart() {
-    let pg = PrivatePostgres::init();
+    let pg = testing::PrivatePostgres::init();
     let store = Store::connect(&pg.url(), 4).await.unwrap();
     store.migrate().await.unwrap();
     let app = TestApp::start(store, Queue::Local(LocalQueue::default()), &[]).await;
@@ -1264,4 +1130,217 @@ async fn metrics_include_every_name_the_alerts_and_dashboards_use() {
         exposition.contains("aibid_tasks_total{kind=\"section\",outcome=\"ok\"}"),
         "{exposition}"
     );
+}
+
+/// A project with the example tender uploaded and its outline approved; returns its id.
+async fn approved_project(app: &TestApp, token: &str, name: &str) -> String {
+    let (status, project) = app
+        .call(
+            Method::POST,
+            "/api/projects",
+            token,
+            Some(json!({ "name": name })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{project}");
+    let id = project["id"].as_str().unwrap().to_string();
+    let (status, uploaded) = app
+        .upload(&id, token, "tender.txt", std::fs::read(EXAMPLE).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+    let (_, outline) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/outline"),
+            token,
+            None,
+        )
+        .await;
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/projects/{id}/outline/approve"),
+            token,
+            Some(json!({ "version": outline["version"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    id
+}
+
+/// The LLM answers garbage: every section task is tried MAX_ATTEMPTS times with backoff and then fails; the
+/// project ends `failed`; the export is refused with a 409 naming each failed section and why; the task monitor
+/// lists the failed tasks; once the LLM answers again, a retry from the monitor completes the project and the
+/// export goes through, with every section stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_tasks_block_the_export_until_a_retry_from_the_monitor_recovers_them() {
+    use aibid_proposal::testing::{FakeLlm, FakeReply};
+    let llm = FakeLlm::start().await.unwrap();
+    llm.set_default(FakeReply::Malformed);
+    let llm_url = llm.base_url();
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[
+            ("LLM_API_KEY", "sk-retry-test"),
+            ("LLM_BASE_URL", llm_url.as_str()),
+            ("LLM_MAX_RETRIES", "0"),
+        ],
+    )
+    .await;
+    let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
+    let id = approved_project(&app, &admin, "模型故障").await;
+    let (status, started) = app
+        .call(
+            Method::POST,
+            &format!("/api/projects/{id}/generation"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    let total = started["tasks"].as_u64().unwrap();
+
+    let progress = app.wait_generated(&id, &admin).await;
+    assert_eq!(progress["project_status"], "failed", "{progress}");
+    let attempts = crate::worker::MAX_ATTEMPTS as usize;
+    assert_eq!(
+        llm.requests().len(),
+        total as usize * attempts,
+        "each section tried {attempts} times (LLM_MAX_RETRIES=0: one request per attempt)"
+    );
+
+    // The monitor lists every failed task with its attempts and error.
+    let (status, monitor) = app.call(Method::GET, "/api/monitor", &admin, None).await;
+    assert_eq!(status, StatusCode::OK, "{monitor}");
+    let failed = monitor["failed_tasks"].as_array().unwrap().clone();
+    assert_eq!(failed.len() as u64, total, "{monitor}");
+    assert!(
+        failed.iter().all(|t| t["attempts"] == attempts as i64
+            && t["error"].as_str().is_some_and(|e| !e.is_empty())),
+        "{monitor}"
+    );
+
+    // Export: the check and the refusal both name the failed sections and the reason.
+    let (_, check) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/export/check"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(check["ready"], false, "{check}");
+    let (_, sections) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/sections"),
+            &admin,
+            None,
+        )
+        .await;
+    let first_title = sections[0]["title"].as_str().unwrap().to_string();
+    let (status, refused) = app
+        .call(
+            Method::POST,
+            &format!("/api/projects/{id}/exports"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("生成失败") && message.contains(&first_title),
+        "the refusal names the failed sections: {refused}"
+    );
+    assert_eq!(app.files_in("outputs"), 0, "nothing exported");
+
+    // A person retries from the monitor once the model answers again; a task that is not failed cannot be.
+    llm.set_default(FakeReply::Normal);
+    for task in &failed {
+        let (status, body) = app
+            .call(
+                Method::POST,
+                &format!("/api/tasks/{}/retry", task["id"].as_str().unwrap()),
+                &admin,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    let mut progress = Value::Null;
+    for _ in 0..600 {
+        progress = app
+            .call(
+                Method::GET,
+                &format!("/api/projects/{id}/progress"),
+                &admin,
+                None,
+            )
+            .await
+            .1;
+        if progress["project_status"] == "generated" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(progress["project_status"], "generated", "{progress}");
+    assert_eq!(progress["done"].as_u64(), Some(total), "{progress}");
+    let (status, again) = app
+        .call(
+            Method::POST,
+            &format!("/api/tasks/{}/retry", failed[0]["id"].as_str().unwrap()),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "a done task: {again}");
+
+    let (status, export) = app
+        .call(
+            Method::POST,
+            &format!("/api/projects/{id}/exports"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{export}");
+    let (_, sections) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/sections"),
+            &admin,
+            None,
+        )
+        .await;
+    assert!(
+        sections
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["version"] == 1 && s["status"] == "done"),
+        "every section stored once: {sections}"
+    );
+
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (outcome, count) in [
+        ("retried", total * (attempts as u64 - 1)),
+        ("failed", total),
+        ("ok", total),
+    ] {
+        let sample = format!("aibid_tasks_total{{kind=\"section\",outcome=\"{outcome}\"}} {count}");
+        assert!(
+            metrics.lines().any(|l| l == sample),
+            "{sample} missing:\n{metrics}"
+        );
+    }
 }

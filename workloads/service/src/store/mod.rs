@@ -104,9 +104,10 @@ pub fn new_id() -> String {
 }
 
 pub mod testing {
-    //! Databases for tests (used by unit and integration tests): a fresh SQLite file, or a fresh database on the
-    //! test PostgreSQL server.
+    //! Databases for tests (used by unit and integration tests): a fresh SQLite file, a fresh database on the
+    //! test PostgreSQL server, or a private PostgreSQL server a test may stop and start.
     use super::Store;
+    use std::path::PathBuf;
 
     pub async fn sqlite() -> Store {
         let dir = std::env::temp_dir().join(format!("aibid-store-{}", super::new_id()));
@@ -151,6 +152,143 @@ pub mod testing {
             .await
             .unwrap_or_else(|e| panic!("migrate postgres: {e}"));
         (store, url)
+    }
+
+    /// A private PostgreSQL server for a test that stops and starts it (the shared one stays up for other tests).
+    pub struct PrivatePostgres {
+        bin: PathBuf,
+        data: PathBuf,
+        port: u16,
+    }
+
+    impl PrivatePostgres {
+        fn run(&self, program: &str, args: &[&str]) -> std::process::Output {
+            let path = self.bin.join(program);
+            let mut command = if is_root() {
+                let mut c = std::process::Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(&path);
+                c
+            } else {
+                std::process::Command::new(&path)
+            };
+            command
+                .args(args)
+                .output()
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        }
+
+        pub fn init() -> PrivatePostgres {
+            let bin = PathBuf::from(std::env::var("AIBID_TEST_PG_BIN").unwrap_or_else(|_| {
+                panic!("AIBID_TEST_PG_BIN is not set: run ./hack/test.sh (hack/env/postgres.sh exports it)")
+            }));
+            let dir = std::env::temp_dir().join(format!("aibid-pg-{}", super::new_id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            if is_root() {
+                let chown = std::process::Command::new("chown")
+                    .arg("postgres")
+                    .arg(&dir)
+                    .status()
+                    .unwrap();
+                assert!(chown.success());
+            }
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let pg = PrivatePostgres {
+                bin,
+                data: dir.join("data"),
+                port,
+            };
+            let data = pg.data.display().to_string();
+            let out = pg.run(
+                "initdb",
+                &["-D", &data, "-U", "aibid", "--auth=trust", "-E", "UTF8"],
+            );
+            assert!(
+                out.status.success(),
+                "initdb: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            pg.start();
+            pg
+        }
+
+        pub fn start(&self) {
+            let data = self.data.display().to_string();
+            let options = format!(
+                "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={}",
+                self.port, data
+            );
+            let out = self.run(
+                "pg_ctl",
+                &[
+                    "-D",
+                    &data,
+                    "-w",
+                    "-o",
+                    &options,
+                    "-l",
+                    &format!("{data}/../log"),
+                    "start",
+                ],
+            );
+            assert!(
+                out.status.success(),
+                "pg_ctl start: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+
+        pub fn stop(&self) {
+            let out = self.run(
+                "pg_ctl",
+                &[
+                    "-D",
+                    &self.data.display().to_string(),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                ],
+            );
+            assert!(
+                out.status.success(),
+                "pg_ctl stop: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+
+        pub fn url(&self) -> String {
+            format!("postgres://aibid@127.0.0.1:{}/postgres", self.port)
+        }
+    }
+
+    impl Drop for PrivatePostgres {
+        fn drop(&mut self) {
+            let _ = self.run(
+                "pg_ctl",
+                &[
+                    "-D",
+                    &self.data.display().to_string(),
+                    "-m",
+                    "immediate",
+                    "stop",
+                ],
+            );
+            if let Some(dir) = self.data.parent() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+
+    fn is_root() -> bool {
+        std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout.starts_with(b"0\n"))
+            .unwrap_or(false)
     }
 }
 

@@ -90,15 +90,44 @@ impl Drop for PrivateRedis {
     }
 }
 
+/// A new empty directory under the system's temporary directory.
+pub fn scratch_dir(purpose: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("aibid-{purpose}-{}", aibid::store::new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// A role process that is killed when the test ends, whatever happens.
 pub struct RoleProcess(pub Child);
 
 impl RoleProcess {
+    /// Runs in a working directory of its own (like a pod's), so the defaults under ./data never land in the
+    /// source tree.
     pub fn spawn(role: &str, args: &[&str], env: &[(&str, String)]) -> RoleProcess {
+        RoleProcess::spawn_in(&scratch_dir(role), role, args, env)
+    }
+
+    /// Runs in `dir`: a restarted process given the same directory finds its ./data again.
+    pub fn spawn_in(
+        dir: &std::path::Path,
+        role: &str,
+        args: &[&str],
+        env: &[(&str, String)],
+    ) -> RoleProcess {
         let mut command = Command::new(env!("CARGO_BIN_EXE_aibid"));
-        command.arg(role).args(args);
+        command.current_dir(dir).arg(role).args(args);
         // The developer's settings must not leak into the test.
-        for name in ["LLM_API_KEY", "LLM_BASE_URL", "DATABASE_URL", "REDIS_URL"] {
+        for name in [
+            "LLM_API_KEY",
+            "LLM_BASE_URL",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "ADMIN_EMAIL",
+            "ADMIN_PASSWORD",
+            "UPLOAD_PATH",
+            "OUTPUT_PATH",
+            "JWT_SECRET",
+        ] {
             command.env_remove(name);
         }
         command
@@ -111,6 +140,12 @@ impl RoleProcess {
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start aibid {role}: {e}")),
         )
+    }
+
+    /// SIGKILL: no chance to finish, store or acknowledge anything.
+    pub fn kill9(&mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
     }
 
     pub fn pid(&self) -> u32 {
