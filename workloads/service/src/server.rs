@@ -191,10 +191,17 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 /// `aibid up`: SQLite, in-process queue, API + UI + workers + scheduler in one process.
 pub async fn up(settings: Settings, options: RoleOptions) -> anyhow::Result<()> {
-    let jwt_secret = settings.jwt_secret.clone().unwrap_or_else(random_secret);
     let settings = Arc::new(settings);
     let store = connect_store(&settings).await?;
     store.migrate().await.context("database migration")?;
+    // Kept in the database, so sessions survive a restart of the embedded process.
+    let jwt_secret = match &settings.jwt_secret {
+        Some(secret) => secret.clone(),
+        None => store
+            .instance_secret("jwt", &random_secret())
+            .await
+            .context("the session signing key")?,
+    };
     if settings.admin_email.is_none() && settings.admin_password.is_none() {
         ensure_embedded_admin(&store).await?;
     } else {

@@ -1,7 +1,8 @@
 //! `aibid up` killed with SIGKILL in the middle of a generation, then started again on the same ./data: the
 //! in-process queue died with it, the unfinished tasks come back from the SQLite file, and the project completes
 //! with every section stored exactly once. The real binary on its embedded defaults (SQLite file, in-process queue,
-//! files under ./data); the LLM is the local fake answering slowly so the kill lands mid-section.
+//! files under ./data); the LLM is the local fake answering slowly so the kill lands mid-section. A session from
+//! before the crash keeps working.
 
 mod common;
 
@@ -60,7 +61,9 @@ async fn up_killed_mid_generation_resumes_on_restart_with_every_section_once() {
     // Same directory, same port: what a person does after a crash.
     let _second = RoleProcess::spawn_in(&dir, "up", &[], &env);
     wait_answering(&format!("{base}/health")).await;
-    let api = Api::login(&base, ADMIN.0, ADMIN.1).await;
+    // No JWT_SECRET is set: the signing key is kept in ./data, so the session from before the crash still works.
+    let (status, body) = api.call(Method::GET, "/api/projects", None).await;
+    assert_eq!(status, 200, "the old session after a restart: {body}");
     let deadline = Instant::now() + Duration::from_secs(240);
     let progress = loop {
         let progress = api.progress(&project).await;

@@ -138,6 +138,25 @@ impl Store {
             .try_get("n")
     }
 
+    /// The instance secret `name`, stored as `candidate` on first use. The first writer wins, so processes
+    /// starting together on one database agree on the value.
+    pub async fn instance_secret(&self, name: &str, candidate: &str) -> Result<String, DbError> {
+        sqlx::query(
+            "INSERT INTO instance_secrets (name, value, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(candidate)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        sqlx::query("SELECT value FROM instance_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("value")
+    }
+
     /// Creates the first organisation and its supervisor from ADMIN_EMAIL/ADMIN_PASSWORD when no user exists yet.
     /// Returns true when an admin was created.
     pub async fn ensure_first_admin(&self, email: &str, password: &str) -> Result<bool, DbError> {

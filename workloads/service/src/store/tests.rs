@@ -224,3 +224,21 @@ async fn sqlite_requeue_respects_cancellation() {
 async fn postgres_requeue_respects_cancellation() {
     requeue_respects_cancellation(testing::postgres().await).await;
 }
+
+#[tokio::test]
+async fn an_instance_secret_is_created_once_and_kept() {
+    for store in [testing::sqlite().await, testing::postgres().await] {
+        let first = store
+            .instance_secret("jwt", "first-candidate")
+            .await
+            .unwrap();
+        assert_eq!(first, "first-candidate");
+        let again = store
+            .instance_secret("jwt", "second-candidate")
+            .await
+            .unwrap();
+        assert_eq!(again, "first-candidate", "the stored secret is kept");
+        let other = store.instance_secret("other", "x").await.unwrap();
+        assert_eq!(other, "x");
+    }
+}
