@@ -178,23 +178,12 @@ pub fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::SourceAnchor;
-
-    fn line(text: &str) -> Line<'static> {
-        Line {
-            text: text.into(),
-            cells: None,
-            table: None,
-            heading: None,
-            anchor: SourceAnchor::Line { line: 1 },
-        }
-    }
 
     #[test]
     fn marker_meanings_are_read_from_the_tender() {
         let lines = [
-            line("3. 带“▲”的条款是实质性条款，不满足的投标无效；"),
-            line("4. 带“★”的条款是主要性能参数，每负偏离一项扣1分。"),
+            Line::paragraph("3. 带“▲”的条款是实质性条款，不满足的投标无效；"),
+            Line::paragraph("4. 带“★”的条款是主要性能参数，每负偏离一项扣1分。"),
         ];
         let m = meanings(&lines);
         let star = m.iter().find(|m| m.symbol == "★").map(|m| m.mandatory);
@@ -206,15 +195,15 @@ mod tests {
     #[test]
     fn items_worded_substantive_are_mandatory() {
         let lines = [
-            line("五、商务要求"),
-            line("1. 服务期限：自合同签订之日起12个月（实质性要求）。"),
-            line("2.实质性要求：供应商须在接到通知后2小时内到达现场。"),
-            line("3. 付款方式：按季度支付，此项为实质性条款。"),
-            line("4. 验收标准：按国家现行标准执行。"),
-            line("标有“▲”的条款为实质性条款，不满足的投标无效。"),
-            line("投标文件应当对招标文件的实质性要求和条件作出响应。"),
-            line("★（5）投标人须承诺驻场服务（实质性要求）"),
-            line("实质性要求和条件见投标人须知前附表。"),
+            Line::paragraph("五、商务要求"),
+            Line::paragraph("1. 服务期限：自合同签订之日起12个月（实质性要求）。"),
+            Line::paragraph("2.实质性要求：供应商须在接到通知后2小时内到达现场。"),
+            Line::paragraph("3. 付款方式：按季度支付，此项为实质性条款。"),
+            Line::paragraph("4. 验收标准：按国家现行标准执行。"),
+            Line::paragraph("标有“▲”的条款为实质性条款，不满足的投标无效。"),
+            Line::paragraph("投标文件应当对招标文件的实质性要求和条件作出响应。"),
+            Line::paragraph("★（5）投标人须承诺驻场服务（实质性要求）"),
+            Line::paragraph("实质性要求和条件见投标人须知前附表。"),
         ];
         let items = worded_mandatory_items(&lines);
         let texts: Vec<&str> = items.iter().map(|f| f.text.as_str()).collect();

@@ -30,6 +30,20 @@ impl Line<'_> {
     }
 }
 
+#[cfg(test)]
+impl Line<'static> {
+    /// A body paragraph at line 1, for the rules' unit tests.
+    pub fn paragraph(text: &str) -> Line<'static> {
+        Line {
+            text: text.into(),
+            cells: None,
+            table: None,
+            heading: None,
+            anchor: SourceAnchor::Line { line: 1 },
+        }
+    }
+}
+
 pub fn lines_of(doc: &TenderDocument) -> Vec<Line<'_>> {
     let mut lines = Vec::new();
     let mut table_ordinal = 0;

@@ -374,18 +374,8 @@ fn requirement_texts(line: &Line) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn line(text: &str) -> Line<'static> {
-        Line {
-            text: text.into(),
-            cells: None,
-            table: None,
-            heading: None,
-            anchor: SourceAnchor::Line { line: 1 },
-        }
-    }
-
     fn texts(lines: &[&str]) -> Vec<String> {
-        let lines: Vec<Line> = lines.iter().map(|t| line(t)).collect();
+        let lines: Vec<Line> = lines.iter().map(|t| Line::paragraph(t)).collect();
         extract(&lines).into_iter().map(|f| f.text).collect()
     }
 
