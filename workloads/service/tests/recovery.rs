@@ -2,12 +2,13 @@
 //! new worker: every section ends up written exactly once. Real PostgreSQL, real Redis, the real `aibid worker`
 //! binary; the LLM is the local fake server answering slowly so the kill lands mid-section.
 
+mod common;
+
 use aibid::queue::redis_streams::RedisQueue;
 use aibid::queue::TaskQueue;
 use aibid::store::accounts::Role;
 use aibid::store::testing;
 use aibid_proposal::testing::FakeLlm;
-use sqlx::Row;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -139,19 +140,8 @@ async fn a_killed_worker_loses_no_section_and_duplicates_none() {
     second.kill().unwrap();
     second.wait().unwrap();
 
-    let versions = sqlx::query(
-        "SELECT section_id, COUNT(*) AS n FROM section_versions WHERE project_id = $1 GROUP BY section_id",
-    )
-    .bind(&project.id)
-    .fetch_all(&store.pool)
-    .await
-    .unwrap();
-    assert_eq!(versions.len(), sections.len(), "every section is present");
-    for row in versions {
-        let n: i64 = row.try_get("n").unwrap();
-        let section: String = row.try_get("section_id").unwrap();
-        assert_eq!(n, 1, "section {section} stored {n} results");
-    }
+    common::assert_every_section_stored_once(&database_url, &project.id, sections.len() as u64)
+        .await;
     assert_eq!(
         queue.length().await.unwrap(),
         0,

@@ -5,7 +5,6 @@ mod common;
 
 use common::{free_port, wait_answering, Api, RoleProcess};
 use futures::StreamExt;
-use reqwest::Method;
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,14 +33,7 @@ async fn sigterm_ends_an_open_progress_stream_and_the_api_exits_promptly() {
     wait_answering(&format!("{base}/health")).await;
     let api = Api::login(&base, "admin@example.com", "shutdown-admin-pw").await;
     let project = api.approved_project("停机").await;
-    let (status, body) = api
-        .call(
-            Method::POST,
-            &format!("/api/projects/{project}/generation"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 202, "{body}");
+    api.start_generation(&project).await;
 
     let events = api
         .client

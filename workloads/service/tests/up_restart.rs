@@ -7,10 +7,11 @@
 mod common;
 
 use aibid_proposal::testing::FakeLlm;
-use common::{free_port, scratch_dir, wait_answering, Api, RoleProcess};
+use common::{
+    assert_every_section_stored_once, free_port, scratch_dir, wait_answering, Api, RoleProcess,
+};
 use reqwest::Method;
-use sqlx::Row;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ADMIN: (&str, &str) = ("admin@example.com", "up-restart-admin-pw");
 
@@ -36,25 +37,8 @@ async fn up_killed_mid_generation_resumes_on_restart_with_every_section_once() {
     wait_answering(&format!("{base}/health")).await;
     let api = Api::login(&base, ADMIN.0, ADMIN.1).await;
     let project = api.approved_project("up 中途被杀").await;
-    let (status, body) = api
-        .call(
-            Method::POST,
-            &format!("/api/projects/{project}/generation"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let total = body["tasks"].as_u64().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let done = api.progress(&project).await["done"].as_u64().unwrap_or(0);
-        if done >= 2 {
-            assert!(done < total, "the kill must land mid-generation");
-            break;
-        }
-        assert!(Instant::now() < deadline, "nothing written in 120 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let total = api.start_generation(&project).await;
+    api.wait_mid_generation(&project, 2, total).await;
     first.kill9();
     let requests_at_kill = fake.requests().len();
 
@@ -64,41 +48,12 @@ async fn up_killed_mid_generation_resumes_on_restart_with_every_section_once() {
     // No JWT_SECRET is set: the signing key is kept in ./data, so the session from before the crash still works.
     let (status, body) = api.call(Method::GET, "/api/projects", None).await;
     assert_eq!(status, 200, "the old session after a restart: {body}");
-    let deadline = Instant::now() + Duration::from_secs(240);
-    let progress = loop {
-        let progress = api.progress(&project).await;
-        if progress["project_status"] != "generating" {
-            break progress;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "generation did not complete after the restart: {progress}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    assert_eq!(progress["project_status"], "generated", "{progress}");
-    assert_eq!(progress["done"].as_u64(), Some(total), "{progress}");
+    api.assert_generation_completes(&project, total).await;
     assert!(
         fake.requests().len() > requests_at_kill,
         "the restarted process wrote the remaining sections"
     );
-
     // The embedded default database is ./data/aibid.db in the process's working directory.
-    let store =
-        aibid::store::Store::connect(&format!("sqlite://{}/data/aibid.db", dir.display()), 1)
-            .await
-            .unwrap();
-    let versions = sqlx::query(
-        "SELECT section_id, COUNT(*) AS n FROM section_versions WHERE project_id = $1 GROUP BY section_id",
-    )
-    .bind(&project)
-    .fetch_all(&store.pool)
-    .await
-    .unwrap();
-    assert_eq!(versions.len() as u64, total, "every section is present");
-    for row in versions {
-        let n: i64 = row.try_get("n").unwrap();
-        let section: String = row.try_get("section_id").unwrap();
-        assert_eq!(n, 1, "section {section} stored {n} results");
-    }
+    let database_url = format!("sqlite://{}/data/aibid.db", dir.display());
+    assert_every_section_stored_once(&database_url, &project, total).await;
 }

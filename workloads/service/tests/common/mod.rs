@@ -4,6 +4,7 @@
 
 use reqwest::Method;
 use serde_json::{json, Value};
+use sqlx::Row;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -285,5 +286,173 @@ impl Api {
         self.call(Method::GET, &format!("/api/projects/{id}/progress"), None)
             .await
             .1
+    }
+
+    /// Starts the project's generation (asserting 202); returns the number of section tasks.
+    pub async fn start_generation(&self, id: &str) -> u64 {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                &format!("/api/projects/{id}/generation"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        body["tasks"].as_u64().unwrap()
+    }
+
+    /// Waits until `done` sections are written and asserts the generation is not over: what a test breaks next
+    /// lands mid-generation.
+    pub async fn wait_mid_generation(&self, id: &str, done: u64, total: u64) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let written = self.progress(id).await["done"].as_u64().unwrap_or(0);
+            if written >= done {
+                assert!(
+                    written < total,
+                    "too late: all {total} sections are written"
+                );
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{done} sections not written in 120 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits up to 240 s for the generation to end, asserts it ended `generated` with all `total` sections.
+    pub async fn assert_generation_completes(&self, id: &str, total: u64) {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        let progress = loop {
+            let progress = self.progress(id).await;
+            if progress["project_status"] != "generating" {
+                break progress;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "generation did not complete in 240 s: {progress}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        assert_eq!(progress["project_status"], "generated", "{progress}");
+        assert_eq!(progress["done"].as_u64(), Some(total), "{progress}");
+    }
+}
+
+/// Every one of the project's `total` sections has exactly one stored result.
+pub async fn assert_every_section_stored_once(database_url: &str, project: &str, total: u64) {
+    let store = aibid::store::Store::connect(database_url, 1).await.unwrap();
+    let versions = sqlx::query(
+        "SELECT section_id, COUNT(*) AS n FROM section_versions WHERE project_id = $1 GROUP BY section_id",
+    )
+    .bind(project)
+    .fetch_all(&store.pool)
+    .await
+    .unwrap();
+    assert_eq!(versions.len() as u64, total, "every section is present");
+    for row in versions {
+        let n: i64 = row.try_get("n").unwrap();
+        let section: String = row.try_get("section_id").unwrap();
+        assert_eq!(n, 1, "section {section} stored {n} results");
+    }
+}
+
+/// Cluster mode on one machine: `aibid migrate`, then `api`, `worker` and `scheduler` processes on the given
+/// database and Redis, a task stream of their own, quick reclaim and scheduler rounds, the LLM at `llm_url`.
+pub struct Cluster {
+    pub api: RoleProcess,
+    pub worker: RoleProcess,
+    pub scheduler: RoleProcess,
+    /// The API's public address.
+    pub base: String,
+    /// The API's readiness URL (on its metrics port).
+    pub ready: String,
+}
+
+pub const CLUSTER_ADMIN: (&str, &str) = ("admin@example.com", "cluster-test-admin-pw");
+
+impl Cluster {
+    pub async fn start(database_url: &str, redis_url: &str, llm_url: &str) -> Cluster {
+        let stream = format!("aibid-test-{}", aibid::store::new_id());
+        let (api_port, metrics_port) = (free_port(), free_port());
+        let common = [
+            ("DATABASE_URL", database_url.to_string()),
+            ("REDIS_URL", redis_url.to_string()),
+            (
+                "JWT_SECRET",
+                "cluster-test-jwt-secret-0123456789abcdef".into(),
+            ),
+            ("LLM_API_KEY", "sk-cluster-test".into()),
+            ("LLM_BASE_URL", llm_url.to_string()),
+            ("LLM_MAX_RETRIES", "0".into()),
+            ("WORKER_CONCURRENCY", "2".into()),
+        ];
+        let args = [
+            "--task-stream",
+            &stream,
+            "--reclaim-after",
+            "3",
+            "--heartbeat-every",
+            "1",
+            "--schedule-every",
+            "1",
+        ];
+        let with = |extra: &[(&'static str, String)]| {
+            let mut env = common.to_vec();
+            env.extend_from_slice(extra);
+            env
+        };
+        let mut migrate = RoleProcess::spawn("migrate", &[], &with(&[]));
+        assert!(migrate.0.wait().unwrap().success(), "aibid migrate");
+        let api = RoleProcess::spawn(
+            "api",
+            &args,
+            &with(&[
+                ("API_PORT", api_port.to_string()),
+                ("UI_PORT", api_port.to_string()),
+                ("METRICS_PORT", metrics_port.to_string()),
+                ("ADMIN_EMAIL", CLUSTER_ADMIN.0.into()),
+                ("ADMIN_PASSWORD", CLUSTER_ADMIN.1.into()),
+            ]),
+        );
+        let worker = RoleProcess::spawn(
+            "worker",
+            &args,
+            &with(&[("METRICS_PORT", free_port().to_string())]),
+        );
+        let scheduler = RoleProcess::spawn(
+            "scheduler",
+            &args,
+            &with(&[("METRICS_PORT", free_port().to_string())]),
+        );
+        let base = format!("http://127.0.0.1:{api_port}");
+        wait_answering(&format!("{base}/health")).await;
+        Cluster {
+            api,
+            worker,
+            scheduler,
+            base,
+            ready: format!("http://127.0.0.1:{metrics_port}/ready"),
+        }
+    }
+
+    pub async fn login(&self) -> Api {
+        Api::login(&self.base, CLUSTER_ADMIN.0, CLUSTER_ADMIN.1).await
+    }
+
+    /// Asserts no role process has exited.
+    pub fn assert_all_running(&mut self) {
+        for (name, process) in [
+            ("api", &mut self.api),
+            ("worker", &mut self.worker),
+            ("scheduler", &mut self.scheduler),
+        ] {
+            assert!(
+                process.0.try_wait().unwrap().is_none(),
+                "aibid {name} exited"
+            );
+        }
     }
 }
