@@ -9,6 +9,8 @@ ROOT=$PWD
 TASKS=${TASKS:-20000}
 CONCURRENCY=${CONCURRENCY:-4}
 export AIBID_TEST_TMP="${AIBID_TEST_TMP:-$(mktemp -d /tmp/aibid-bench.XXXXXX)}"
+# PostgreSQL runs as the `postgres` user and keeps its data below it.
+chmod 755 "$AIBID_TEST_TMP"
 CLEANUPS=()
 on_exit() { CLEANUPS+=("$1"); }
 cleanup() { for ((i=${#CLEANUPS[@]}-1; i>=0; i--)); do eval "${CLEANUPS[i]}" || true; done; }
