@@ -169,8 +169,15 @@ impl TestApp {
 
 use reqwest::Method;
 
+/// What a finished flow leaves for further checks.
+struct FinishedFlow {
+    admin: String,
+    project: String,
+    download: String,
+}
+
 /// Upload -> ledger -> outline -> approval -> generation -> review -> export, on any store and queue.
-async fn whole_flow(app: &TestApp) {
+async fn whole_flow(app: &TestApp) -> FinishedFlow {
     let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
     let (status, project) = app
         .call(
@@ -394,6 +401,11 @@ async fn whole_flow(app: &TestApp) {
             "audit log misses {action}: {actions:?}"
         );
     }
+    FinishedFlow {
+        admin,
+        project: id,
+        download: export["download"].as_str().unwrap().to_string(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -405,6 +417,83 @@ async fn whole_flow_on_sqlite_with_the_in_process_queue() {
     )
     .await;
     whole_flow(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_encryption_key_set_stored_files_are_encrypted_and_served_plain() {
+    const KEY: &str = "test-encryption-key-0123456789-abcdefghij";
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[("ENCRYPTION_KEY", KEY)],
+    )
+    .await;
+    // Upload, ledger, generation and a downloaded .docx starting with PK: all checked inside.
+    let flow = whole_flow(&app).await;
+
+    let example = std::fs::read(EXAMPLE).unwrap();
+    let project_number = "JSZC-2026-0417".as_bytes();
+    assert!(example
+        .windows(project_number.len())
+        .any(|w| w == project_number));
+    let stored = |sub: &str| -> Vec<(PathBuf, Vec<u8>)> {
+        std::fs::read_dir(app.dir.join(sub))
+            .unwrap()
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                let bytes = std::fs::read(&path).unwrap();
+                (path, bytes)
+            })
+            .collect()
+    };
+    let uploads = stored("uploads");
+    let outputs = stored("outputs");
+    assert_eq!((uploads.len(), outputs.len()), (1, 1));
+    for (path, bytes) in uploads.iter().chain(&outputs) {
+        assert!(
+            bytes.starts_with(crate::files::MAGIC),
+            "{} is not encrypted",
+            path.display()
+        );
+        assert!(
+            !bytes
+                .windows(project_number.len())
+                .any(|w| w == project_number),
+            "{} holds plaintext of the tender",
+            path.display()
+        );
+    }
+
+    // The recorded checksum is of the plaintext the user uploaded.
+    let (_, documents) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{}/documents", flow.project),
+            &flow.admin,
+            None,
+        )
+        .await;
+    use sha2::Digest;
+    assert_eq!(
+        documents[0]["sha256"],
+        hex::encode(sha2::Sha256::digest(&example))
+    );
+
+    // An export written with another key is refused with a message naming the setting, not a 500.
+    let (export_path, _) = &outputs[0];
+    let other = crate::files::StoredFiles::new(Some("another-encryption-key-0123456789-abcdef"));
+    std::fs::write(export_path, other.seal(b"PK other", "x").unwrap()).unwrap();
+    let (status, body) = app
+        .call(Method::GET, &flow.download, &flow.admin, None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("ENCRYPTION_KEY")),
+        "{body}"
+    );
+    assert!(!body.to_string().contains(KEY), "the key leaked: {body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
