@@ -857,6 +857,93 @@ async fn headers_metrics_and_errors_never_leak_secrets() {
     }
 }
 
+/// `/docs` is Swagger UI served from the binary: the page, its script and stylesheet load from this server (no CDN),
+/// and the initializer points at the generated `/openapi.json`, which offers bearer-token authorization.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_serve_swagger_ui_with_its_assets_from_the_binary() {
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[],
+    )
+    .await;
+    let get = |path: String| {
+        let url = if path.starts_with("http") {
+            path
+        } else {
+            format!("{}{path}", app.base)
+        };
+        app.client.get(url).send()
+    };
+    let page = get("/docs".into()).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page_url = page.url().clone();
+    assert_eq!(
+        page_url.path(),
+        "/docs/",
+        "/docs redirects to the UI's folder"
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("swagger-ui"),
+        "not the Swagger UI page: {html}"
+    );
+
+    // Every script and stylesheet the page names is served here, non-empty.
+    let assets: Vec<String> = html
+        .split(['"', '\''])
+        .filter(|s| s.ends_with(".js") || s.ends_with(".css"))
+        .map(str::to_string)
+        .collect();
+    for needed in [
+        "swagger-ui-bundle.js",
+        "swagger-initializer.js",
+        "swagger-ui.css",
+    ] {
+        assert!(
+            assets.iter().any(|a| a.ends_with(needed)),
+            "{needed} missing from {assets:?}"
+        );
+    }
+    let mut initializer = String::new();
+    for asset in &assets {
+        let url = page_url.join(asset).unwrap();
+        assert_eq!(
+            url.origin(),
+            page_url.origin(),
+            "{asset} is not served by the binary"
+        );
+        let response = get(url.to_string()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{url}");
+        let body = response.text().await.unwrap();
+        assert!(body.len() > 100, "{url} is (nearly) empty");
+        if asset.ends_with("swagger-initializer.js") {
+            initializer = body;
+        }
+    }
+    assert!(
+        initializer.contains("/openapi.json"),
+        "the UI does not load the generated spec: {initializer}"
+    );
+
+    let spec: Value = get("/openapi.json".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(spec["paths"]["/api/projects/{id}/documents"]["post"].is_object());
+    assert_eq!(
+        spec["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    // Operations are grouped by resource name, not by Rust module path.
+    assert_eq!(
+        spec["paths"]["/api/projects"]["get"]["tags"],
+        json!(["projects"])
+    );
+}
+
 /// A private PostgreSQL server for a test that stops and starts it (the shared one stays up for other tests).
 struct PrivatePostgres {
     bin: PathBuf,
