@@ -230,6 +230,7 @@ fn config_check_masks_secrets_and_names_bad_settings() {
         .args(["config", "check"])
         .env("JWT_SECRET", "a-very-long-jwt-secret-for-the-cli-test-0123")
         .env("LLM_API_KEY", "sk-cli-secret")
+        .env("ENCRYPTION_KEY", "cli-encryption-key-0123456789-abcdefgh")
         .env("DATABASE_URL", "postgres://aibid:pg-secret@db/aibid")
         .output()
         .unwrap();
@@ -238,10 +239,15 @@ fn config_check_masks_secrets_and_names_bad_settings() {
     assert!(
         !stdout.contains("a-very-long-jwt-secret")
             && !stdout.contains("sk-cli-secret")
+            && !stdout.contains("cli-encryption-key")
             && !stdout.contains("pg-secret")
     );
     assert!(
         stdout.contains("JWT_SECRET = **** (environment)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ENCRYPTION_KEY = **** (environment)"),
         "{stdout}"
     );
 
@@ -252,6 +258,16 @@ fn config_check_masks_secrets_and_names_bad_settings() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(text(&bad).1.contains("JWT_SECRET"));
+
+    let short_key = aibid()
+        .args(["config", "check"])
+        .env("ENCRYPTION_KEY", "too-short")
+        .output()
+        .unwrap();
+    assert!(!short_key.status.success());
+    let (_, stderr) = text(&short_key);
+    assert!(stderr.contains("ENCRYPTION_KEY"), "{stderr}");
+    assert!(!stderr.contains("too-short"), "the key leaked: {stderr}");
 }
 
 /// Every role the operator starts pods with (`role: "..."` in operator/src/render) is an `aibid` subcommand, so no

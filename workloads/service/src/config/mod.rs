@@ -322,6 +322,15 @@ impl Settings {
                 return Err(invalid("JWT_SECRET", "must be at least 32 characters"));
             }
         }
+        let encryption_key = get("ENCRYPTION_KEY");
+        if let Some(key) = &encryption_key {
+            if key.chars().count() < 32 {
+                return Err(invalid(
+                    "ENCRYPTION_KEY",
+                    "must be at least 32 characters (it encrypts stored files; use a long random string)",
+                ));
+            }
+        }
         let log_format = match required("LOG_FORMAT", get("LOG_FORMAT"))?
             .to_ascii_lowercase()
             .as_str()
@@ -379,7 +388,7 @@ impl Settings {
             redis_url,
             worker_concurrency,
             jwt_secret,
-            encryption_key: get("ENCRYPTION_KEY"),
+            encryption_key,
             log_level,
             log_format,
             upload_path: PathBuf::from(required("UPLOAD_PATH", get("UPLOAD_PATH"))?),
@@ -559,6 +568,7 @@ mod tests {
         let cases = [
             ("DATABASE_URL", "mysql://x/y"),
             ("JWT_SECRET", "short"),
+            ("ENCRYPTION_KEY", "only-31-characters-long-0123456"),
             ("LOG_FORMAT", "xml"),
             ("MAX_FILE_SIZE", "fifty"),
             ("API_PORT", "70000"),
@@ -584,6 +594,7 @@ mod tests {
             ("JWT_SECRET", "s3cr3t-jwt-value-that-is-long-enough-123"),
             ("LLM_API_KEY", "sk-very-secret-key"),
             ("ADMIN_PASSWORD", "admin-password-42"),
+            ("ENCRYPTION_KEY", "encryption-key-secret-value-0123456789"),
             (
                 "DATABASE_URL",
                 "postgres://aibid:dbpass-secret@db:5432/aibid",
@@ -591,11 +602,23 @@ mod tests {
         ];
         let s = settings_from(None, &[], &env).unwrap();
         let text = format!("{}{:?}", s.render_masked(), s);
-        for (_, secret) in env.iter().take(3) {
+        for (_, secret) in env.iter().take(4) {
             assert!(!text.contains(secret), "secret leaked: {text}");
         }
         assert!(!text.contains("dbpass-secret"));
+        assert!(
+            text.contains("ENCRYPTION_KEY = **** (environment)"),
+            "{text}"
+        );
         assert!(text.contains("postgres://aibid:***@db:5432/aibid"));
+    }
+
+    #[test]
+    fn an_encryption_key_of_32_characters_is_accepted() {
+        let key = "exactly-32-characters-long-01234";
+        assert_eq!(key.chars().count(), 32);
+        let s = settings_from(None, &[], &[("ENCRYPTION_KEY", key)]).unwrap();
+        assert_eq!(s.encryption_key.as_deref(), Some(key));
     }
 
     #[test]

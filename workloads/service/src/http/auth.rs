@@ -100,7 +100,7 @@ pub struct LoginResponse {
     pub email: String,
 }
 
-#[utoipa::path(post, path = "/api/auth/login", request_body = LoginRequest,
+#[utoipa::path(post, path = "/api/auth/login", request_body = LoginRequest, security(()),
     responses((status = 200, body = LoginResponse), (status = 401, body = super::error::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,

@@ -1,56 +1,79 @@
-//! OpenAPI document generated from the handler types (utoipa) at `/openapi.json`, and a plain HTML page at `/docs`
-//! that lists it. Hand-written page: swagger-ui bundles fetch assets from GitHub at build time, which the build
-//! environment cannot reach.
+//! OpenAPI document generated from the handler types (utoipa) at `/openapi.json`, and Swagger UI at `/docs`. The UI's
+//! assets are compiled into the binary (utoipa-swagger-ui's `vendored` feature), so the page works offline.
 
-use axum::response::{Html, IntoResponse};
-use axum::Json;
-use utoipa::OpenApi;
+// Imported by module name so each operation's tag is its resource ("projects", not "super::projects").
+use super::{
+    auth, documents, exports, generation, health, ledger, monitor, originality, projects, sections,
+};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "aibid API", description = "招标文件 -> 投标技术方案"),
     paths(
-        super::auth::login,
-        super::auth::create_user,
-        super::projects::list,
-        super::projects::create,
-        super::projects::get,
-        super::projects::rename,
-        super::projects::delete,
-        super::projects::audit,
-        super::health::health,
-        super::health::ready,
-        super::documents::upload,
-        super::documents::list,
-        super::ledger::get_ledger,
-        super::ledger::edit_item,
-        super::ledger::item_source,
-        super::ledger::get_outline,
-        super::ledger::put_outline,
-        super::ledger::approve_outline,
-        super::generation::start,
-        super::generation::cancel,
-        super::generation::progress,
-        super::generation::events,
-        super::sections::list,
-        super::sections::get,
-        super::sections::edit,
-        super::sections::regenerate,
-        super::sections::approve,
-        super::originality::report,
-        super::exports::check,
-        super::exports::create,
-        super::exports::download,
-        super::monitor::view,
-        super::monitor::retry,
-    )
+        auth::login,
+        auth::create_user,
+        projects::list,
+        projects::create,
+        projects::get,
+        projects::rename,
+        projects::delete,
+        projects::audit,
+        health::health,
+        health::ready,
+        documents::upload,
+        documents::list,
+        ledger::get_ledger,
+        ledger::edit_item,
+        ledger::item_source,
+        ledger::get_outline,
+        ledger::put_outline,
+        ledger::approve_outline,
+        generation::start,
+        generation::cancel,
+        generation::progress,
+        generation::events,
+        sections::list,
+        sections::get,
+        sections::edit,
+        sections::regenerate,
+        sections::approve,
+        originality::report,
+        exports::check,
+        exports::create,
+        exports::download,
+        monitor::view,
+        monitor::retry,
+    ),
+    modifiers(&BearerToken),
+    security(("bearer" = []))
 )]
 pub struct ApiDoc;
 
-pub async fn openapi() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+/// The JWT from `POST /api/auth/login` as a bearer token, so "Authorize" in the UI makes "Try it out" work.
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
 }
 
-pub async fn page() -> Html<&'static str> {
-    Html(include_str!("docs.html"))
+/// `/openapi.json`, and Swagger UI under `/docs/` (`/docs` redirects there). The online validator is off: the page
+/// must not call out (and the Content-Security-Policy would block it).
+pub fn swagger_ui() -> SwaggerUi {
+    SwaggerUi::new("/docs")
+        .url("/openapi.json", ApiDoc::openapi())
+        .config(Config::default().validator_url("none"))
 }

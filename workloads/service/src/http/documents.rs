@@ -5,6 +5,7 @@ use super::auth::AuthUser;
 use super::error::{ApiError, ApiResult};
 use super::projects::owned_project;
 use super::AppState;
+use crate::files::StoredFiles;
 use crate::store::accounts::Role;
 use crate::store::documents::{NewDocument, StoredDocument};
 use axum::extract::{Multipart, Path, State};
@@ -89,14 +90,12 @@ pub async fn upload(
     })?;
 
     let stored_name = format!("{}.{}", uuid::Uuid::new_v4(), analysis.format);
-    let dir = state.settings.upload_path.clone();
-    tokio::fs::create_dir_all(&dir)
+    let dir = &state.settings.upload_path;
+    StoredFiles::from_settings(&state.settings)
+        .write(dir, &stored_name, &bytes)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
-    let path = dir.join(&stored_name);
-    tokio::fs::write(&path, &bytes)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    // Of the plaintext, also when the file on disk is encrypted.
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let saved = save_analysis(
         &state,
@@ -113,7 +112,7 @@ pub async fn upload(
         Ok(result) => Ok((StatusCode::CREATED, Json(result))),
         Err(e) => {
             // Nothing half-stored: the file goes when its rows could not be written.
-            let _ = tokio::fs::remove_file(&path).await;
+            let _ = tokio::fs::remove_file(dir.join(&stored_name)).await;
             Err(e)
         }
     }

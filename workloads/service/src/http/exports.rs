@@ -5,6 +5,7 @@ use super::auth::AuthUser;
 use super::error::{ApiError, ApiResult};
 use super::projects::owned_project;
 use super::AppState;
+use crate::files::{FileError, StoredFiles};
 use crate::pipeline::ProjectInputs;
 use aibid_proposal::write::SectionDraft;
 use aibid_proposal::{check_proposal, export_docx, Proposal, SectionResult, SectionStatus};
@@ -130,11 +131,8 @@ pub async fn create(
     let bytes =
         export_docx(&proposal, &ledger).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
     let stored = format!("{}.docx", uuid::Uuid::new_v4());
-    let dir = state.settings.output_path.clone();
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    tokio::fs::write(dir.join(&stored), &bytes)
+    StoredFiles::from_settings(&state.settings)
+        .write(&state.settings.output_path, &stored, &bytes)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     let export_id = state
@@ -173,9 +171,10 @@ pub async fn download(
         .export_file(&id, &export)
         .await?
         .ok_or(ApiError::NotFound("export"))?;
-    let bytes = tokio::fs::read(state.settings.output_path.join(&stored))
+    let bytes = StoredFiles::from_settings(&state.settings)
+        .read(&state.settings.output_path, &stored)
         .await
-        .map_err(|_| ApiError::NotFound("export file"))?;
+        .map_err(stored_file_error)?;
     state
         .store
         .audit(
@@ -210,4 +209,17 @@ pub async fn download(
         ],
         bytes,
     ))
+}
+
+/// A missing file is 404 (retention may have removed it); one this key cannot open is 409 naming ENCRYPTION_KEY,
+/// logged because only the operator can fix it.
+fn stored_file_error(e: FileError) -> ApiError {
+    match e {
+        e if e.is_not_found() => ApiError::NotFound("export file"),
+        FileError::Io { .. } | FileError::Encrypt(_) => ApiError::Internal(e.into()),
+        FileError::KeyMissing(_) | FileError::WrongKeyOrDamaged(_) | FileError::Truncated(_) => {
+            tracing::error!(error = %e, "a stored export cannot be read");
+            ApiError::Conflict(e.to_string())
+        }
+    }
 }

@@ -15,12 +15,12 @@ pub struct Readiness {
     pub queue: bool,
 }
 
-#[utoipa::path(get, path = "/health", responses((status = 200, description = "the process is alive")))]
+#[utoipa::path(get, path = "/health", security(()), responses((status = 200, description = "the process is alive")))]
 pub async fn health() -> &'static str {
     "ok"
 }
 
-#[utoipa::path(get, path = "/ready", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+#[utoipa::path(get, path = "/ready", security(()), responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let (database, queue) = tokio::join!(state.store.ping(), state.queue.ping());
     let status = if database && queue {

@@ -118,8 +118,7 @@ pub fn router_with(state: AppState, with_metrics: bool) -> Router {
         .route("/monitor", get(ui::monitor))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
-        .route("/docs", get(docs::page))
-        .route("/openapi.json", get(docs::openapi));
+        .merge(docs::swagger_ui());
     if with_metrics {
         app = app.route("/metrics", get(health::metrics));
     }

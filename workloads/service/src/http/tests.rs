@@ -169,8 +169,15 @@ impl TestApp {
 
 use reqwest::Method;
 
+/// What a finished flow leaves for further checks.
+struct FinishedFlow {
+    admin: String,
+    project: String,
+    download: String,
+}
+
 /// Upload -> ledger -> outline -> approval -> generation -> review -> export, on any store and queue.
-async fn whole_flow(app: &TestApp) {
+async fn whole_flow(app: &TestApp) -> FinishedFlow {
     let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
     let (status, project) = app
         .call(
@@ -394,6 +401,11 @@ async fn whole_flow(app: &TestApp) {
             "audit log misses {action}: {actions:?}"
         );
     }
+    FinishedFlow {
+        admin,
+        project: id,
+        download: export["download"].as_str().unwrap().to_string(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -405,6 +417,83 @@ async fn whole_flow_on_sqlite_with_the_in_process_queue() {
     )
     .await;
     whole_flow(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_encryption_key_set_stored_files_are_encrypted_and_served_plain() {
+    const KEY: &str = "test-encryption-key-0123456789-abcdefghij";
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[("ENCRYPTION_KEY", KEY)],
+    )
+    .await;
+    // Upload, ledger, generation and a downloaded .docx starting with PK: all checked inside.
+    let flow = whole_flow(&app).await;
+
+    let example = std::fs::read(EXAMPLE).unwrap();
+    let project_number = "JSZC-2026-0417".as_bytes();
+    assert!(example
+        .windows(project_number.len())
+        .any(|w| w == project_number));
+    let stored = |sub: &str| -> Vec<(PathBuf, Vec<u8>)> {
+        std::fs::read_dir(app.dir.join(sub))
+            .unwrap()
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                let bytes = std::fs::read(&path).unwrap();
+                (path, bytes)
+            })
+            .collect()
+    };
+    let uploads = stored("uploads");
+    let outputs = stored("outputs");
+    assert_eq!((uploads.len(), outputs.len()), (1, 1));
+    for (path, bytes) in uploads.iter().chain(&outputs) {
+        assert!(
+            bytes.starts_with(crate::files::MAGIC),
+            "{} is not encrypted",
+            path.display()
+        );
+        assert!(
+            !bytes
+                .windows(project_number.len())
+                .any(|w| w == project_number),
+            "{} holds plaintext of the tender",
+            path.display()
+        );
+    }
+
+    // The recorded checksum is of the plaintext the user uploaded.
+    let (_, documents) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{}/documents", flow.project),
+            &flow.admin,
+            None,
+        )
+        .await;
+    use sha2::Digest;
+    assert_eq!(
+        documents[0]["sha256"],
+        hex::encode(sha2::Sha256::digest(&example))
+    );
+
+    // An export written with another key is refused with a message naming the setting, not a 500.
+    let (export_path, _) = &outputs[0];
+    let other = crate::files::StoredFiles::new(Some("another-encryption-key-0123456789-abcdef"));
+    std::fs::write(export_path, other.seal(b"PK other", "x").unwrap()).unwrap();
+    let (status, body) = app
+        .call(Method::GET, &flow.download, &flow.admin, None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("ENCRYPTION_KEY")),
+        "{body}"
+    );
+    assert!(!body.to_string().contains(KEY), "the key leaked: {body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -766,6 +855,93 @@ async fn headers_metrics_and_errors_never_leak_secrets() {
     ] {
         assert!(metrics.contains(name), "metric {name} missing");
     }
+}
+
+/// `/docs` is Swagger UI served from the binary: the page, its script and stylesheet load from this server (no CDN),
+/// and the initializer points at the generated `/openapi.json`, which offers bearer-token authorization.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_serve_swagger_ui_with_its_assets_from_the_binary() {
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[],
+    )
+    .await;
+    let get = |path: String| {
+        let url = if path.starts_with("http") {
+            path
+        } else {
+            format!("{}{path}", app.base)
+        };
+        app.client.get(url).send()
+    };
+    let page = get("/docs".into()).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page_url = page.url().clone();
+    assert_eq!(
+        page_url.path(),
+        "/docs/",
+        "/docs redirects to the UI's folder"
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("swagger-ui"),
+        "not the Swagger UI page: {html}"
+    );
+
+    // Every script and stylesheet the page names is served here, non-empty.
+    let assets: Vec<String> = html
+        .split(['"', '\''])
+        .filter(|s| s.ends_with(".js") || s.ends_with(".css"))
+        .map(str::to_string)
+        .collect();
+    for needed in [
+        "swagger-ui-bundle.js",
+        "swagger-initializer.js",
+        "swagger-ui.css",
+    ] {
+        assert!(
+            assets.iter().any(|a| a.ends_with(needed)),
+            "{needed} missing from {assets:?}"
+        );
+    }
+    let mut initializer = String::new();
+    for asset in &assets {
+        let url = page_url.join(asset).unwrap();
+        assert_eq!(
+            url.origin(),
+            page_url.origin(),
+            "{asset} is not served by the binary"
+        );
+        let response = get(url.to_string()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{url}");
+        let body = response.text().await.unwrap();
+        assert!(body.len() > 100, "{url} is (nearly) empty");
+        if asset.ends_with("swagger-initializer.js") {
+            initializer = body;
+        }
+    }
+    assert!(
+        initializer.contains("/openapi.json"),
+        "the UI does not load the generated spec: {initializer}"
+    );
+
+    let spec: Value = get("/openapi.json".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(spec["paths"]["/api/projects/{id}/documents"]["post"].is_object());
+    assert_eq!(
+        spec["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    // Operations are grouped by resource name, not by Rust module path.
+    assert_eq!(
+        spec["paths"]["/api/projects"]["get"]["tags"],
+        json!(["projects"])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
