@@ -36,6 +36,15 @@ const RESYNC: Duration = Duration::from_secs(300);
 const BACKOFF_BASE: Duration = Duration::from_secs(2);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
 
+/// Publishes Events as this operator instance (both controllers report under one name).
+pub fn event_recorder(client: &Client, identity: &str) -> Recorder {
+    let reporter = Reporter {
+        controller: FIELD_MANAGER.into(),
+        instance: Some(identity.into()),
+    };
+    Recorder::new(client.clone(), reporter)
+}
+
 /// Shared state of the controller.
 pub struct Context {
     pub client: Client,
@@ -53,12 +62,8 @@ impl Context {
         capabilities: Capabilities,
         identity: &str,
     ) -> Self {
-        let reporter = Reporter {
-            controller: FIELD_MANAGER.into(),
-            instance: Some(identity.into()),
-        };
         Self {
-            recorder: Recorder::new(client.clone(), reporter),
+            recorder: event_recorder(&client, identity),
             client,
             metrics,
             capabilities,

@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
@@ -25,7 +25,7 @@ use tracing::{debug, info, warn};
 use crate::crd::{BiddingDeployment, BiddingRestore, BiddingRestoreStatus};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::reconcile::FIELD_MANAGER;
+use crate::reconcile::{event_recorder, FIELD_MANAGER};
 use crate::render::backup::KIND_LABEL;
 use crate::render::restore::{self, JobState, RestoreAction, RestoreFacts, RestorePhase};
 use crate::render::{Child, Component, APPLIED_HASH_ANNOTATION};
@@ -47,12 +47,8 @@ pub struct RestoreContext {
 
 impl RestoreContext {
     pub fn new(client: Client, metrics: Arc<Metrics>, identity: &str) -> Self {
-        let reporter = Reporter {
-            controller: FIELD_MANAGER.into(),
-            instance: Some(identity.into()),
-        };
         Self {
-            recorder: Recorder::new(client.clone(), reporter),
+            recorder: event_recorder(&client, identity),
             client,
             metrics,
         }
