@@ -16,6 +16,11 @@ on_exit() { CLEANUPS+=("$1"); }
 cleanup() { for ((i=${#CLEANUPS[@]}-1; i>=0; i--)); do eval "${CLEANUPS[i]}" || true; done; }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A worker that died would leave the drain loop waiting forever: stop with its name instead.
+all_alive() { # name pid...
+  local name=$1 pid; shift
+  for pid in "$@"; do kill -0 "$pid" 2>/dev/null || { echo "a $name worker (pid $pid) exited; see its output above" >&2; exit 1; }; done
+}
 source hack/env/postgres.sh
 source hack/env/redis.sh
 
@@ -30,9 +35,10 @@ PROJECT=$("$AIBID" bench-enqueue --count "$TASKS" --task-stream "$STREAM")
 done_count() { psql -qtA "$DATABASE_URL" -c "SELECT COUNT(*) FROM tasks WHERE project_id = '$PROJECT' AND status = 'done'"; }
 start=$(date +%s.%N)
 pids=()
-for _ in 1 2; do "$AIBID" worker --task-stream "$STREAM" & pids+=($!); done
+# Each worker serves its probes on a port of its own.
+for _ in 1 2; do METRICS_PORT=$(free_port) "$AIBID" worker --task-stream "$STREAM" & pids+=($!); done
 on_exit "kill ${pids[*]} 2>/dev/null"
-until [[ $(done_count) -ge $TASKS ]]; do sleep 0.2; done
+until [[ $(done_count) -ge $TASKS ]]; do all_alive aibid "${pids[@]}"; sleep 0.2; done
 end=$(date +%s.%N)
 kill "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true
 aibid_rate=$(python3 -c "print(round($TASKS / ($end - $start)))")
@@ -61,9 +67,9 @@ for _ in range($TASKS):
 PY
 start=$(date +%s.%N)
 cpids=()
-for n in 1 2; do "$VENV/bin/celery" -A benchtasks worker -q -c "$CONCURRENCY" -n "w$n@%h" --without-gossip --without-mingle >/dev/null 2>&1 & cpids+=($!); done
+for n in 1 2; do "$VENV/bin/celery" -q -A benchtasks worker -c "$CONCURRENCY" -n "w$n@%h" --without-gossip --without-mingle --loglevel WARNING & cpids+=($!); done
 on_exit "kill ${cpids[*]} 2>/dev/null"
-until [[ $(redis-cli -u "$REDIS_URL" get bench:done) -ge $TASKS ]] 2>/dev/null; do sleep 0.2; done
+until [[ $(redis-cli -u "$REDIS_URL" get bench:done) -ge $TASKS ]] 2>/dev/null; do all_alive celery "${cpids[@]}"; sleep 0.2; done
 end=$(date +%s.%N)
 kill "${cpids[@]}"; wait "${cpids[@]}" 2>/dev/null || true
 celery_rate=$(python3 -c "print(round($TASKS / ($end - $start)))")

@@ -1,6 +1,8 @@
 //! Redis Streams queue: one stream, one consumer group. A delivery is acknowledged (XACK + XDEL) only after the
 //! task's result is stored; deliveries idle longer than the reclaim timeout (their consumer died) are taken over
-//! with XAUTOCLAIM. Live consumers reset the idle time with XCLAIM ... JUSTID while they work.
+//! with XAUTOCLAIM, looked for at most every [`RECLAIM_CHECK_EVERY`] while there is nothing to take over (not before
+//! every read: that doubled the round trips of each task). Live consumers reset the idle time with XCLAIM ... JUSTID
+//! while they work.
 //! A Redis that restarted empty has neither stream nor group (NOGROUP): they are created again and work goes on;
 //! the deliveries it lost are re-sent by the scheduler from the database (see [`RedisQueue::outstanding_task_ids`]).
 
@@ -10,10 +12,13 @@ use redis::streams::{
     StreamAutoClaimOptions, StreamAutoClaimReply, StreamReadOptions, StreamReadReply,
 };
 use redis::AsyncCommands;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 const GROUP: &str = "workers";
 const FIELD: &str = "task";
+/// The longest a dead consumer's delivery waits beyond the reclaim timeout before a live one looks for it.
+pub const RECLAIM_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct RedisQueue {
@@ -22,6 +27,8 @@ pub struct RedisQueue {
     blocking: ConnectionManager,
     stream: String,
     reclaim_after: Duration,
+    /// When this process last looked for deliveries to reclaim and found none (shared by its consumers).
+    reclaim_checked: Arc<Mutex<Option<Instant>>>,
 }
 
 impl RedisQueue {
@@ -41,6 +48,7 @@ impl RedisQueue {
             blocking,
             stream: stream.to_string(),
             reclaim_after,
+            reclaim_checked: Arc::new(Mutex::new(None)),
         };
         queue.ensure_group().await?;
         Ok(queue)
@@ -72,6 +80,27 @@ impl RedisQueue {
         }
     }
 
+    /// One delivery idle longer than the reclaim timeout (its consumer died), now this consumer's.
+    async fn reclaim_one(&self, consumer: &str) -> Result<Option<Delivery>, QueueError> {
+        let reclaimed: StreamAutoClaimReply = self
+            .with_group(|| {
+                let mut conn = self.connection.clone();
+                async move {
+                    conn.xautoclaim_options(
+                        &self.stream,
+                        GROUP,
+                        consumer,
+                        self.reclaim_after.as_millis() as u64,
+                        "0-0",
+                        StreamAutoClaimOptions::default().count(1),
+                    )
+                    .await
+                }
+            })
+            .await?;
+        reclaimed.claimed.first().map(Self::delivery).transpose()
+    }
+
     /// Task ids of every entry still in the stream: waiting or delivered but not acknowledged (acknowledged entries
     /// are deleted). The scheduler re-sends queued tasks that are missing here.
     pub async fn outstanding_task_ids(
@@ -98,6 +127,25 @@ impl RedisQueue {
         Ok(ids)
     }
 
+    /// True when it is time to look for deliveries to reclaim; a look that finds one keeps it due, so the rest of a
+    /// dead consumer's deliveries follow at once.
+    fn reclaim_due(&self) -> bool {
+        let every = RECLAIM_CHECK_EVERY.min(self.reclaim_after / 4);
+        // A poisoned lock only means a consumer panicked; the time in it is still usable.
+        let checked = self
+            .reclaim_checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        checked.is_none_or(|at| at.elapsed() >= every)
+    }
+
+    fn reclaim_found_nothing(&self) {
+        *self
+            .reclaim_checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+
     fn delivery(entry: &redis::streams::StreamId) -> Result<Delivery, QueueError> {
         let task_id: String = entry
             .get(FIELD)
@@ -121,24 +169,11 @@ impl TaskQueue for RedisQueue {
         consumer: &str,
         wait: Duration,
     ) -> Result<Option<Delivery>, QueueError> {
-        let reclaimed: StreamAutoClaimReply = self
-            .with_group(|| {
-                let mut conn = self.connection.clone();
-                async move {
-                    conn.xautoclaim_options(
-                        &self.stream,
-                        GROUP,
-                        consumer,
-                        self.reclaim_after.as_millis() as u64,
-                        "0-0",
-                        StreamAutoClaimOptions::default().count(1),
-                    )
-                    .await
-                }
-            })
-            .await?;
-        if let Some(entry) = reclaimed.claimed.first() {
-            return Self::delivery(entry).map(Some);
+        if self.reclaim_due() {
+            if let Some(delivery) = self.reclaim_one(consumer).await? {
+                return Ok(Some(delivery));
+            }
+            self.reclaim_found_nothing();
         }
         let reply: Option<StreamReadReply> = self
             .with_group(|| {
@@ -162,19 +197,18 @@ impl TaskQueue for RedisQueue {
 
     async fn ack(&self, delivery: &Delivery) -> Result<(), QueueError> {
         let mut conn = self.connection.clone();
-        let acked: Result<i64, redis::RedisError> = conn
+        // One round trip. Deleting acknowledged entries keeps XLEN equal to the outstanding work (the queue-length
+        // metric).
+        let done: Result<(i64, i64), redis::RedisError> = redis::pipe()
             .xack(&self.stream, GROUP, &[&delivery.delivery_id])
+            .xdel(&self.stream, &[&delivery.delivery_id])
+            .query_async(&mut conn)
             .await;
-        match acked {
+        match done {
             // Redis restarted empty: the delivery is gone with the group, nothing left to acknowledge.
-            Err(e) if e.code() == Some("NOGROUP") => return Ok(()),
-            other => {
-                other?;
-            }
+            Err(e) if e.code() == Some("NOGROUP") => Ok(()),
+            other => other.map(|_| ()).map_err(QueueError::from),
         }
-        // Deleting acknowledged entries keeps XLEN equal to the outstanding work (the queue-length metric).
-        let _: i64 = conn.xdel(&self.stream, &[&delivery.delivery_id]).await?;
-        Ok(())
     }
 
     async fn keep_alive(&self, consumer: &str, delivery: &Delivery) -> Result<(), QueueError> {

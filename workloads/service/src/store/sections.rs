@@ -5,6 +5,15 @@ use super::{now, DbError, Store};
 use serde::Serialize;
 use sqlx::Row;
 
+/// Counts of a project's sections by state (see [`Store::section_tally`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SectionTally {
+    pub total: i64,
+    /// Pending or running.
+    pub open: i64,
+    pub failed: i64,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Section {
     pub section_id: String,
@@ -103,6 +112,25 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// How many of the project's sections there are, are still to be written, and failed: one counting query,
+    /// run after every task (the full [`Store::sections`] carries every draft).
+    pub async fn section_tally(&self, project_id: &str) -> Result<SectionTally, DbError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS total, \
+             COALESCE(SUM(CASE WHEN status IN ('pending', 'running') THEN 1 ELSE 0 END), 0) AS open, \
+             COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS failed \
+             FROM sections WHERE project_id = $1",
+        )
+        .bind(project_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(SectionTally {
+            total: row.try_get("total")?,
+            open: row.try_get("open")?,
+            failed: row.try_get("failed")?,
+        })
     }
 
     pub async fn sections(&self, project_id: &str) -> Result<Vec<Section>, DbError> {

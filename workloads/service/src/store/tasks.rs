@@ -73,19 +73,16 @@ impl Store {
     /// Marks a task running for `worker`; None when it is finished or cancelled (a duplicate delivery).
     pub async fn start_task(&self, id: &str, worker: &str) -> Result<Option<Task>, DbError> {
         let t = now();
-        let claimed = sqlx::query(
+        let claimed = sqlx::query(&format!(
             "UPDATE tasks SET status = 'running', worker = $1, started_at = $2, heartbeat_at = $2, \
-             attempts = attempts + 1 WHERE id = $3 AND status IN ('queued', 'running')",
-        )
+             attempts = attempts + 1 WHERE id = $3 AND status IN ('queued', 'running') RETURNING {TASK_COLUMNS}"
+        ))
         .bind(worker)
         .bind(t)
         .bind(id)
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        if claimed.rows_affected() != 1 {
-            return Ok(None);
-        }
-        self.task(id).await
+        claimed.as_ref().map(task_from_row).transpose()
     }
 
     /// Stores the end of a task; false when it was cancelled meanwhile (the cancellation stays).

@@ -151,7 +151,11 @@ impl Worker {
     async fn run_with_heartbeat(&self, task: &Task, delivery: &Delivery) -> Result<(), String> {
         let work = self.run_task(task);
         tokio::pin!(work);
-        let mut beat = tokio::time::interval(self.heartbeat_every);
+        // The claim stored the first heartbeat: a task shorter than the interval costs no extra writes.
+        let mut beat = tokio::time::interval_at(
+            tokio::time::Instant::now() + self.heartbeat_every,
+            self.heartbeat_every,
+        );
         loop {
             tokio::select! {
                 result = &mut work => return result,
@@ -225,12 +229,9 @@ impl Worker {
     }
 
     async fn finish_project_if_done(&self, project_id: &str) -> Result<(), sqlx::Error> {
-        let sections = self.store.sections(project_id).await?;
-        let open = sections
-            .iter()
-            .any(|s| s.status == "pending" || s.status == "running");
-        if !sections.is_empty() && !open {
-            let failed = sections.iter().any(|s| s.status == "failed");
+        let tally = self.store.section_tally(project_id).await?;
+        if tally.total > 0 && tally.open == 0 {
+            let failed = tally.failed > 0;
             let status = if failed { "failed" } else { "generated" };
             if self
                 .store
