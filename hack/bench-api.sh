@@ -7,19 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DURATION=${DURATION:-10s}
-export AIBID_TEST_TMP="${AIBID_TEST_TMP:-$(mktemp -d /tmp/aibid-bench.XXXXXX)}"
-# PostgreSQL runs as the `postgres` user and keeps its data below it.
-chmod 755 "$AIBID_TEST_TMP"
-CLEANUPS=()
-on_exit() { CLEANUPS+=("$1"); }
-cleanup() { for ((i=${#CLEANUPS[@]}-1; i>=0; i--)); do eval "${CLEANUPS[i]}" || true; done; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-source hack/env/postgres.sh
-source hack/env/redis.sh
-
-cargo build -q --release -p aibid
-AIBID="${CARGO_TARGET_DIR:-$ROOT/target}/release/aibid"
+source hack/bench-services.sh
 PORT=$(free_port)
 export DATABASE_URL="$AIBID_TEST_DATABASE_URL" REDIS_URL="$AIBID_TEST_REDIS_URL" LOG_LEVEL=warn
 export JWT_SECRET=bench-jwt-secret-0123456789abcdefghijklmn ADMIN_EMAIL=bench@example.com ADMIN_PASSWORD=bench-password
@@ -79,20 +67,9 @@ measure() { # url [header]
 }
 to_ms() { python3 -c "import re,sys; v=sys.argv[1]; n=float(re.sub('[a-z]+','',v)); u=re.sub('[0-9.]+','',v); print(round(n*{'us':0.001,'ms':1,'s':1000}[u],2))" "$1"; }
 
-# CPU seconds (user + system) of a process tree's processes, to show where the time of a run went.
-cpu_seconds() { # pid...
-  local ticks=0 pid
-  for pid in "$@"; do
-    [[ -r /proc/$pid/stat ]] || continue
-    ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-  done
-  python3 -c "print(round($ticks / $(getconf CLK_TCK), 2))"
-}
-pg_pids() { pgrep -d ' ' -f "postgres: .*127.0.0.1" || true; }
-api_cpu=$(cpu_seconds "$API_PID")
+read -r api_cpu pg_cpu < <(echo "$(cpu_seconds "$API_PID") $(tree_cpu_seconds "$(postmaster_pid)")")
 read -r a_list a_list_p99 < <(measure "http://127.0.0.1:$PORT/api/projects?limit=50" "Authorization: Bearer $TOKEN")
-api_cpu=$(python3 -c "print(round($(cpu_seconds "$API_PID") - $api_cpu, 2))")
-echo "CPU during the aibid list run: aibid $api_cpu s, PostgreSQL backends of that run $(cpu_seconds $(pg_pids)) s (cumulative), for $DURATION on $(nproc) cores" >&2
+echo "CPU during the aibid list run ($DURATION on $(nproc) cores): aibid $(python3 -c "print(round($(cpu_seconds "$API_PID") - $api_cpu, 2))") s, PostgreSQL $(python3 -c "print(round($(tree_cpu_seconds "$(postmaster_pid)") - $pg_cpu, 2))") s, the rest wrk" >&2
 read -r p_list p_list_p99 < <(measure "http://127.0.0.1:$PEER_PORT/api/projects")
 read -r a_health _ < <(measure "http://127.0.0.1:$PORT/health")
 read -r p_health _ < <(measure "http://127.0.0.1:$PEER_PORT/health")
