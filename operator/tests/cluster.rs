@@ -269,6 +269,21 @@ async fn deleting_the_cr_collects_children_but_keeps_the_files_volume() {
         "{:?}",
         kept.owner_references()
     );
+    // The old migration Job goes with the CR too. Until it has, the re-created CR's Job of the same name could be
+    // that one, already completed by this test and about to be collected.
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(client.clone(), &ns);
+    wait_for(
+        "garbage collection of the migration Job",
+        Duration::from_secs(120),
+        || async {
+            jobs.list(&Default::default())
+                .await
+                .ok()
+                .filter(|list| list.items.is_empty())
+                .map(|_| ())
+        },
+    )
+    .await;
     let _operator = start_operator(&client, &ns).await;
     create(&client, &sample("bids", &ns)).await;
     complete_migration(&client, &ns).await;
