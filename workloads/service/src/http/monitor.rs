@@ -63,33 +63,24 @@ pub async fn view(State(state): State<AppState>, user: AuthUser) -> ApiResult<Js
             silent_for: now - heartbeat_at,
         })
         .collect();
-    // Only this organisation's failed tasks are listed.
-    let mut failed_tasks = Vec::new();
-    for task in state.store.failed_tasks(200).await? {
-        if state
-            .store
-            .project(&user.org_id, &task.project_id)
-            .await?
-            .is_some()
-        {
-            failed_tasks.push(task);
-        }
-    }
-    let mut running_tasks = Vec::new();
-    for (task, started_at) in state.store.running_tasks(200).await? {
-        if let Some(project) = state.store.project(&user.org_id, &task.project_id).await? {
-            running_tasks.push(RunningTaskView {
-                id: task.id,
-                project_id: task.project_id,
-                project_name: project.name,
-                section_id: task.section_id,
-                worker: task.worker,
-                attempts: task.attempts,
-                started_at,
-                heartbeat_at: task.heartbeat_at,
-            });
-        }
-    }
+    // Only this organisation's tasks are listed.
+    let failed_tasks = state.store.failed_tasks(&user.org_id, 200).await?;
+    let running_tasks = state
+        .store
+        .running_tasks(&user.org_id, 200)
+        .await?
+        .into_iter()
+        .map(|(task, started_at, project_name)| RunningTaskView {
+            id: task.id,
+            project_id: task.project_id,
+            project_name,
+            section_id: task.section_id,
+            worker: task.worker,
+            attempts: task.attempts,
+            started_at,
+            heartbeat_at: task.heartbeat_at,
+        })
+        .collect();
     Ok(Json(MonitorView {
         queue: state.queue.name().into(),
         queue_length: state.queue.length().await.ok(),

@@ -1057,7 +1057,7 @@ async fn the_monitor_role_serves_the_monitor_and_not_the_project_api() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_monitor_lists_running_tasks_of_its_own_organisation() {
+async fn the_monitor_lists_running_and_failed_tasks_of_its_own_organisation_only() {
     let app = TestApp::start(
         testing::sqlite().await,
         Queue::Local(LocalQueue::default()),
@@ -1072,7 +1072,7 @@ async fn the_monitor_lists_running_tasks_of_its_own_organisation() {
         .await
         .unwrap();
     let other = app.login("b@example.com", "b-password").await;
-    let mut running = Vec::new();
+    let (mut running, mut failed_ids) = (Vec::new(), Vec::new());
     for (token, name) in [(&admin, "A 的项目"), (&other, "B 的项目")] {
         let (_, project) = app
             .call(
@@ -1098,6 +1098,25 @@ async fn the_monitor_lists_running_tasks_of_its_own_organisation() {
             .unwrap();
         assert!(claimed.is_some());
         running.push(task);
+        // And one failed task per organisation.
+        let failed = app
+            .state
+            .store
+            .create_task(&project, "section", Some("sec-2"))
+            .await
+            .unwrap();
+        app.state
+            .store
+            .start_task(&failed, "pretend-worker")
+            .await
+            .unwrap();
+        assert!(app
+            .state
+            .store
+            .finish_task(&failed, "failed", Some("LLM timeout"))
+            .await
+            .unwrap());
+        failed_ids.push(failed);
     }
     let (status, view) = app.call(Method::GET, "/api/monitor", &admin, None).await;
     assert_eq!(status, StatusCode::OK, "{view}");
@@ -1108,6 +1127,9 @@ async fn the_monitor_lists_running_tasks_of_its_own_organisation() {
     assert_eq!(listed[0]["section_id"], "sec-1");
     assert_eq!(listed[0]["worker"], "pretend-worker");
     assert!(listed[0]["started_at"].as_i64().unwrap() > 0, "{view}");
+    let failed = view["failed_tasks"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "only A's failed task: {view}");
+    assert_eq!(failed[0]["id"], failed_ids[0].as_str());
 }
 
 /// axum's own rejections answer like every other error: JSON `{error, message}` with the right 4xx.

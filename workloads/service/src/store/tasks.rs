@@ -183,26 +183,44 @@ impl Store {
         rows.iter().map(task_from_row).collect()
     }
 
-    pub async fn failed_tasks(&self, limit: i64) -> Result<Vec<Task>, DbError> {
+    /// The organisation's failed tasks, newest first (the monitor's list).
+    pub async fn failed_tasks(&self, org_id: &str, limit: i64) -> Result<Vec<Task>, DbError> {
         let rows = sqlx::query(&format!(
-            "SELECT {TASK_COLUMNS} FROM tasks WHERE status = 'failed' ORDER BY finished_at DESC LIMIT $1"
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE status = 'failed' \
+             AND project_id IN (SELECT id FROM projects WHERE org_id = $1) ORDER BY finished_at DESC LIMIT $2"
         ))
+        .bind(org_id)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(task_from_row).collect()
     }
 
-    /// Running tasks with the time a worker took each, newest first (the monitor's list).
-    pub async fn running_tasks(&self, limit: i64) -> Result<Vec<(Task, Option<i64>)>, DbError> {
+    /// The organisation's running tasks with the time a worker took each and the project's name, newest first
+    /// (the monitor's list).
+    pub async fn running_tasks(
+        &self,
+        org_id: &str,
+        limit: i64,
+    ) -> Result<Vec<(Task, Option<i64>, String)>, DbError> {
         let rows = sqlx::query(&format!(
-            "SELECT {TASK_COLUMNS}, started_at FROM tasks WHERE status = 'running' ORDER BY started_at DESC LIMIT $1"
+            "SELECT {TASK_COLUMNS}, started_at, \
+             (SELECT name FROM projects WHERE projects.id = tasks.project_id) AS project_name FROM tasks \
+             WHERE status = 'running' AND project_id IN (SELECT id FROM projects WHERE org_id = $1) \
+             ORDER BY started_at DESC LIMIT $2"
         ))
+        .bind(org_id)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((task_from_row(r)?, r.try_get("started_at")?)))
+            .map(|r| {
+                Ok((
+                    task_from_row(r)?,
+                    r.try_get("started_at")?,
+                    r.try_get("project_name")?,
+                ))
+            })
             .collect()
     }
 
