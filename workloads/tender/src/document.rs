@@ -47,6 +47,22 @@ pub enum Block {
     },
 }
 
+/// A heading as it reads in the tender: its number, then its text ("一、总则", "1.2 资格要求"), unless the text
+/// already starts with the number. No space after a number that ends in its own separator (、 . ． ） )).
+pub fn numbered_heading(number: Option<&str>, text: &str) -> String {
+    match number {
+        Some(n) if !text.starts_with(n) => {
+            let space = if n.ends_with(['、', '.', '．', '）', ')']) {
+                ""
+            } else {
+                " "
+            };
+            format!("{n}{space}{text}")
+        }
+        _ => text.to_string(),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TenderDocument {
     pub format: DocumentFormat,
@@ -55,4 +71,20 @@ pub struct TenderDocument {
     /// 1-based PDF pages that have no text layer and would need OCR.
     pub needs_ocr_pages: Vec<u32>,
     pub blocks: Vec<Block>,
+}
+
+#[cfg(test)]
+mod heading_tests {
+    use super::numbered_heading;
+
+    #[test]
+    fn a_heading_reads_with_its_number_once() {
+        assert_eq!(numbered_heading(Some("一、"), "总则"), "一、总则");
+        assert_eq!(numbered_heading(Some("1.2"), "资格要求"), "1.2 资格要求");
+        assert_eq!(
+            numbered_heading(Some("第三章"), "第三章 评标办法"),
+            "第三章 评标办法"
+        );
+        assert_eq!(numbered_heading(None, "附件"), "附件");
+    }
 }

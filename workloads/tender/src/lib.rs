@@ -11,7 +11,7 @@ pub mod ledger;
 mod read;
 pub mod report;
 
-pub use document::{Block, DocumentFormat, SourceAnchor, TenderDocument};
+pub use document::{numbered_heading, Block, DocumentFormat, SourceAnchor, TenderDocument};
 pub use error::{ReadError, ReadLimits};
 pub use extract::build_ledger;
 pub use ledger::{

@@ -208,13 +208,11 @@ fn block_view(block: &aibid_tender::Block) -> Option<(&'static str, String, Sour
             text,
             anchor,
             ..
-        } => {
-            let text = match number {
-                Some(number) if !text.starts_with(number.as_str()) => format!("{number} {text}"),
-                _ => text.clone(),
-            };
-            Some(("heading", text, *anchor))
-        }
+        } => Some((
+            "heading",
+            aibid_tender::numbered_heading(number.as_deref(), text),
+            *anchor,
+        )),
         Block::Paragraph { text, anchor } => Some(("paragraph", text.clone(), *anchor)),
         Block::Table { rows, anchor } => {
             let text = rows

@@ -8,7 +8,7 @@ mod markers;
 mod qualification;
 mod scoring;
 
-use crate::document::{Block, SourceAnchor, TenderDocument};
+use crate::document::{numbered_heading, Block, SourceAnchor, TenderDocument};
 use crate::ledger::{Requirement, RequirementKind, RequirementLedger};
 use std::collections::BTreeMap;
 
@@ -55,17 +55,7 @@ pub fn lines_of(doc: &TenderDocument) -> Vec<Line<'_>> {
                 text,
                 anchor,
             } => lines.push(Line {
-                text: match number {
-                    Some(n) if !text.starts_with(n.as_str()) => format!(
-                        "{n}{}{text}",
-                        if n.ends_with(['、', '.', '．', '）', ')']) {
-                            ""
-                        } else {
-                            " "
-                        }
-                    ),
-                    _ => text.clone(),
-                },
+                text: numbered_heading(number.as_deref(), text),
                 cells: None,
                 table: None,
                 heading: Some(*level),
