@@ -160,6 +160,46 @@ impl TestApp {
         panic!("generation of {project} did not finish within 60 s");
     }
 
+    /// A new project of the token's organisation; returns its id.
+    async fn project(&self, token: &str, name: &str) -> String {
+        let (status, project) = self
+            .call(
+                Method::POST,
+                "/api/projects",
+                token,
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{project}");
+        project["id"].as_str().unwrap().to_string()
+    }
+
+    /// A new project with the example tender uploaded; returns its id.
+    async fn uploaded_project(&self, token: &str, name: &str) -> String {
+        let id = self.project(token, name).await;
+        let (status, uploaded) = self
+            .upload(&id, token, "t.txt", std::fs::read(EXAMPLE).unwrap())
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+        id
+    }
+
+    /// A supervisor of a second organisation ("B 公司"), logged in; returns the token.
+    async fn other_organisation_supervisor(&self) -> String {
+        let org_b = self
+            .state
+            .store
+            .create_organisation("B 公司")
+            .await
+            .unwrap();
+        self.state
+            .store
+            .create_user(&org_b, "b@example.com", "b-password", Role::Supervisor)
+            .await
+            .unwrap();
+        self.login("b@example.com", "b-password").await
+    }
+
     fn files_in(&self, sub: &str) -> usize {
         std::fs::read_dir(self.dir.join(sub))
             .map(|d| d.count())
@@ -518,27 +558,9 @@ async fn another_organisation_sees_nothing() {
     )
     .await;
     let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
-    let (_, project) = app
-        .call(
-            Method::POST,
-            "/api/projects",
-            &admin,
-            Some(json!({"name": "A 的项目"})),
-        )
-        .await;
-    let id = project["id"].as_str().unwrap();
-    let (status, _) = app
-        .upload(id, &admin, "t.txt", std::fs::read(EXAMPLE).unwrap())
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let id = &app.uploaded_project(&admin, "A 的项目").await;
 
-    let org_b = app.state.store.create_organisation("B 公司").await.unwrap();
-    app.state
-        .store
-        .create_user(&org_b, "b@example.com", "b-password", Role::Supervisor)
-        .await
-        .unwrap();
-    let intruder = app.login("b@example.com", "b-password").await;
+    let intruder = app.other_organisation_supervisor().await;
     for (method, path, body) in [
         (Method::GET, format!("/api/projects/{id}"), None),
         (
@@ -585,19 +607,7 @@ async fn a_ledger_item_leads_to_its_source_passage_and_only_for_its_organisation
     )
     .await;
     let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
-    let (_, project) = app
-        .call(
-            Method::POST,
-            "/api/projects",
-            &admin,
-            Some(json!({"name": "出处"})),
-        )
-        .await;
-    let id = project["id"].as_str().unwrap();
-    let (status, _) = app
-        .upload(id, &admin, "t.txt", std::fs::read(EXAMPLE).unwrap())
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let id = &app.uploaded_project(&admin, "出处").await;
     let (_, ledger) = app
         .call(
             Method::GET,
@@ -652,13 +662,7 @@ async fn a_ledger_item_leads_to_its_source_passage_and_only_for_its_organisation
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    let org_b = app.state.store.create_organisation("B 公司").await.unwrap();
-    app.state
-        .store
-        .create_user(&org_b, "b@example.com", "b-password", Role::Supervisor)
-        .await
-        .unwrap();
-    let intruder = app.login("b@example.com", "b-password").await;
+    let intruder = app.other_organisation_supervisor().await;
     let first = items[0]["id"].as_str().unwrap();
     let (status, body) = app
         .call(
@@ -687,15 +691,7 @@ async fn bad_uploads_get_a_4xx_and_store_nothing() {
     )
     .await;
     let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
-    let (_, project) = app
-        .call(
-            Method::POST,
-            "/api/projects",
-            &admin,
-            Some(json!({"name": "坏文件"})),
-        )
-        .await;
-    let id = project["id"].as_str().unwrap();
+    let id = &app.project(&admin, "坏文件").await;
     let png =
         b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
     let cases: Vec<(&str, Vec<u8>, StatusCode)> = vec![
@@ -1065,24 +1061,10 @@ async fn the_monitor_lists_running_and_failed_tasks_of_its_own_organisation_only
     )
     .await;
     let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
-    let org_b = app.state.store.create_organisation("B 公司").await.unwrap();
-    app.state
-        .store
-        .create_user(&org_b, "b@example.com", "b-password", Role::Supervisor)
-        .await
-        .unwrap();
-    let other = app.login("b@example.com", "b-password").await;
+    let other = app.other_organisation_supervisor().await;
     let (mut running, mut failed_ids) = (Vec::new(), Vec::new());
     for (token, name) in [(&admin, "A 的项目"), (&other, "B 的项目")] {
-        let (_, project) = app
-            .call(
-                Method::POST,
-                "/api/projects",
-                token,
-                Some(json!({"name": name})),
-            )
-            .await;
-        let project = project["id"].as_str().unwrap().to_string();
+        let project = app.project(token, name).await;
         // Stored but never queued, so the test's worker leaves it alone; a pretend worker claims it.
         let task = app
             .state
@@ -1332,20 +1314,7 @@ async fn metrics_include_every_name_the_alerts_and_dashboards_use() {
 
 /// A project with the example tender uploaded and its outline approved; returns its id.
 async fn approved_project(app: &TestApp, token: &str, name: &str) -> String {
-    let (status, project) = app
-        .call(
-            Method::POST,
-            "/api/projects",
-            token,
-            Some(json!({ "name": name })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{project}");
-    let id = project["id"].as_str().unwrap().to_string();
-    let (status, uploaded) = app
-        .upload(&id, token, "tender.txt", std::fs::read(EXAMPLE).unwrap())
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+    let id = app.uploaded_project(token, name).await;
     let (_, outline) = app
         .call(
             Method::GET,
