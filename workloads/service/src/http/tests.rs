@@ -200,6 +200,18 @@ impl TestApp {
         self.login("b@example.com", "b-password").await
     }
 
+    /// The text of `/metrics`.
+    async fn metrics_text(&self) -> String {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.unwrap()
+    }
+
     fn files_in(&self, sub: &str) -> usize {
         std::fs::read_dir(self.dir.join(sub))
             .map(|d| d.count())
@@ -827,15 +839,7 @@ async fn headers_metrics_and_errors_never_leak_secrets() {
     for secret in [JWT_SECRET, ADMIN_PASSWORD, llm_key] {
         assert!(!seen.contains(secret), "a response contains a secret");
     }
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("http_request_duration_seconds_count{method=\"GET\",route=\"/api/projects\",status=\"200\"}"),
         "{metrics}"
@@ -1273,15 +1277,7 @@ async fn metrics_include_every_name_the_alerts_and_dashboards_use() {
     )
     .await;
     whole_flow(&app).await;
-    let exposition = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let exposition = app.metrics_text().await;
     let mut missing = Vec::new();
     for (name, kind) in contracted_aibid_metrics() {
         let samples = if kind == "histogram" {
@@ -1490,15 +1486,7 @@ async fn failed_tasks_block_the_export_until_a_retry_from_the_monitor_recovers_t
         "every section stored once: {sections}"
     );
 
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     for (outcome, count) in [
         ("retried", total * (attempts as u64 - 1)),
         ("failed", total),
