@@ -57,6 +57,13 @@ pub async fn upload(
         let mut bytes = Vec::new();
         while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, limit))? {
             if (bytes.len() + chunk.len()) as u64 > limit {
+                // Read and drop the rest (bounded by the route's body limit): answering while the client is still
+                // sending makes the connection close under it, and it sees a reset instead of this 413.
+                while let Ok(Some(_)) = field.chunk().await {}
+                drop(field);
+                while let Ok(Some(mut rest)) = multipart.next_field().await {
+                    while let Ok(Some(_)) = rest.chunk().await {}
+                }
                 return Err(too_large());
             }
             bytes.extend_from_slice(&chunk);
