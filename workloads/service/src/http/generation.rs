@@ -177,7 +177,7 @@ pub fn eta_of_current_run(tasks: &[Task], now: i64) -> Option<i64> {
 pub async fn progress_of(state: &AppState, id: &str) -> ApiResult<Progress> {
     let project_status = state.store.project_org(id).await?.map(|_| ());
     project_status.ok_or(ApiError::NotFound("project"))?;
-    let sections = state.store.sections(id).await?;
+    let sections = state.store.section_states(id).await?;
     let tasks = state.store.project_tasks(id).await?;
     let total = sections.len();
     let done = sections

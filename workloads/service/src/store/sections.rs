@@ -30,6 +30,31 @@ pub struct Section {
     pub version: Option<i64>,
 }
 
+/// `with_content`: whether the row has the latest version's `content` and `version` columns.
+fn section_from_row(r: &sqlx::any::AnyRow, with_content: bool) -> Result<Section, DbError> {
+    Ok(Section {
+        section_id: r.try_get("section_id")?,
+        position: r.try_get("position")?,
+        title: r.try_get("title")?,
+        status: r.try_get("status")?,
+        revision_count: r.try_get("revision_count")?,
+        reviewer: r.try_get("reviewer")?,
+        error: r.try_get("error")?,
+        tokens_in: r.try_get("tokens_in")?,
+        tokens_out: r.try_get("tokens_out")?,
+        content: if with_content {
+            r.try_get("content")?
+        } else {
+            None
+        },
+        version: if with_content {
+            r.try_get("version")?
+        } else {
+            None
+        },
+    })
+}
+
 impl Store {
     /// Replaces the project's sections with a fresh pending set (a new generation run).
     pub async fn reset_sections(
@@ -143,23 +168,20 @@ impl Store {
         .bind(project_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Section {
-                    section_id: r.try_get("section_id")?,
-                    position: r.try_get("position")?,
-                    title: r.try_get("title")?,
-                    status: r.try_get("status")?,
-                    revision_count: r.try_get("revision_count")?,
-                    reviewer: r.try_get("reviewer")?,
-                    error: r.try_get("error")?,
-                    tokens_in: r.try_get("tokens_in")?,
-                    tokens_out: r.try_get("tokens_out")?,
-                    content: r.try_get("content")?,
-                    version: r.try_get("version")?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| section_from_row(r, true)).collect()
+    }
+
+    /// The sections without their content and version (`None`): what progress shows, polled every second by each
+    /// open progress stream, without reading every draft.
+    pub async fn section_states(&self, project_id: &str) -> Result<Vec<Section>, DbError> {
+        let rows = sqlx::query(
+            "SELECT section_id, position, title, status, revision_count, reviewer, error, tokens_in, tokens_out \
+             FROM sections WHERE project_id = $1 ORDER BY position",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| section_from_row(r, false)).collect()
     }
 
     /// A user's edit: a new content version, one more revision, review reset.
