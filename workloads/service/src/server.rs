@@ -348,6 +348,7 @@ fn build_worker(
 ) -> anyhow::Result<Worker> {
     Ok(Worker {
         id: format!("{prefix}-{}-{}", hostname(), std::process::id()),
+        host: hostname(),
         store: store.clone(),
         queue: queue.clone(),
         writer: crate::pipeline::section_writer(settings, Some(metrics.clone()))?,

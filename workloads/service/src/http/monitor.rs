@@ -37,6 +37,8 @@ pub struct RunningTaskView {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MonitorView {
     pub queue: String,
+    /// Messages in the shared queue, of every organisation (the queue and the workers are shared
+    /// infrastructure); the counts and lists below are this organisation's only.
     pub queue_length: Option<u64>,
     pub queued: i64,
     pub running: i64,
@@ -81,12 +83,13 @@ pub async fn view(State(state): State<AppState>, user: AuthUser) -> ApiResult<Js
             heartbeat_at: task.heartbeat_at,
         })
         .collect();
+    let counts = state.store.task_counts(&user.org_id).await?;
     Ok(Json(MonitorView {
         queue: state.queue.name().into(),
         queue_length: state.queue.length().await.ok(),
-        queued: state.store.count_tasks("queued").await?,
-        running: state.store.count_tasks("running").await?,
-        failed: state.store.count_tasks("failed").await?,
+        queued: counts.queued,
+        running: counts.running,
+        failed: counts.failed,
         workers,
         running_tasks,
         failed_tasks,

@@ -64,6 +64,7 @@ impl TestApp {
         tokio::spawn(async move { axum::serve(listener, app).await });
         let worker = Worker {
             id: format!("test-{}", crate::store::new_id()),
+            host: "test-host".into(),
             store,
             queue,
             writer: crate::pipeline::section_writer(&settings, Some(metrics.clone())).unwrap(),
@@ -1116,6 +1117,12 @@ async fn the_monitor_lists_running_and_failed_tasks_of_its_own_organisation_only
     let failed = view["failed_tasks"].as_array().unwrap();
     assert_eq!(failed.len(), 1, "only A's failed task: {view}");
     assert_eq!(failed[0]["id"], failed_ids[0].as_str());
+    // The totals count the same tasks as the lists: B's work is neither listed nor counted.
+    assert_eq!(
+        (&view["running"], &view["failed"], &view["queued"]),
+        (&json!(1), &json!(1), &json!(0)),
+        "{view}"
+    );
 }
 
 /// axum's own rejections answer like every other error: JSON `{error, message}` with the right 4xx.

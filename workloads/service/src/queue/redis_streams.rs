@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 const GROUP: &str = "workers";
 const FIELD: &str = "task";
 /// The longest a dead consumer's delivery waits beyond the reclaim timeout before a live one looks for it.
-pub const RECLAIM_CHECK_EVERY: Duration = Duration::from_secs(1);
+const RECLAIM_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct RedisQueue {

@@ -38,6 +38,13 @@ fn task_from_row(r: &sqlx::any::AnyRow) -> Result<Task, DbError> {
     })
 }
 
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TaskCounts {
+    pub queued: i64,
+    pub running: i64,
+    pub failed: i64,
+}
+
 const TASK_COLUMNS: &str =
     "id, project_id, kind, section_id, status, attempts, worker, error, created_at, heartbeat_at, finished_at";
 
@@ -102,9 +109,9 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Back to queued after a failed attempt that will be retried. `heartbeat_at` marks when it was queued again,
-    /// so the scheduler gives the re-send time to reach the queue before it counts the task as lost.
-    /// A running task back to queued; false when it is no longer running (cancelled or finished meanwhile).
+    /// A running task back to queued after a failed attempt that will be retried; false when it is no longer
+    /// running (cancelled or finished meanwhile). `heartbeat_at` marks when it was queued again, so the scheduler
+    /// gives the re-send time to reach the queue before it counts the task as lost.
     pub async fn requeue_task(&self, id: &str, error: &str) -> Result<bool, DbError> {
         let requeued = sqlx::query(
             "UPDATE tasks SET status = 'queued', error = $1, worker = NULL, heartbeat_at = $2 \
@@ -224,9 +231,13 @@ impl Store {
             .collect()
     }
 
-    pub async fn heartbeat(&self, worker: &str, task_id: Option<&str>) -> Result<(), DbError> {
+    pub async fn heartbeat(
+        &self,
+        worker: &str,
+        host: &str,
+        task_id: Option<&str>,
+    ) -> Result<(), DbError> {
         let t = now();
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
         sqlx::query(
             "INSERT INTO workers (id, host, started_at, heartbeat_at) VALUES ($1, $2, $3, $3) \
              ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
@@ -265,11 +276,25 @@ impl Store {
             .collect()
     }
 
-    pub async fn count_tasks(&self, status: &str) -> Result<i64, DbError> {
-        sqlx::query("SELECT COUNT(*) AS n FROM tasks WHERE status = $1")
-            .bind(status)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")
+    /// The organisation's queued, running and failed tasks, counted in one query (the monitor's totals, which
+    /// must agree with its lists and say nothing about other organisations).
+    pub async fn task_counts(&self, org_id: &str) -> Result<TaskCounts, DbError> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM tasks WHERE status IN ('queued', 'running', 'failed') \
+             AND project_id IN (SELECT id FROM projects WHERE org_id = $1) GROUP BY status",
+        )
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts = TaskCounts::default();
+        for row in &rows {
+            let n: i64 = row.try_get("n")?;
+            match row.try_get::<String, _>("status")?.as_str() {
+                "queued" => counts.queued = n,
+                "running" => counts.running = n,
+                _ => counts.failed = n,
+            }
+        }
+        Ok(counts)
     }
 }

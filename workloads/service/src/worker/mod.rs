@@ -18,6 +18,8 @@ pub const MAX_ATTEMPTS: i64 = 3;
 #[derive(Clone)]
 pub struct Worker {
     pub id: String,
+    /// The machine (pod) this worker runs on, shown on the task monitor.
+    pub host: String,
     pub store: Store,
     pub queue: Queue,
     pub writer: Arc<dyn SectionWriter>,
@@ -128,7 +130,10 @@ impl Worker {
         match stored {
             Ok(outcome) => {
                 self.metrics.task_finished(&task.kind, outcome, seconds);
-                let _ = self.finish_project_if_done(&task.project_id).await;
+                // Only a section's end can complete a project's generation.
+                if task.section_id.is_some() {
+                    let _ = self.finish_project_if_done(&task.project_id).await;
+                }
                 if let Err(e) = self.queue.ack(&delivery).await {
                     tracing::warn!(task = %task.id, error = %e, "ack failed; the task may run again (its result is kept once)");
                 }
@@ -142,7 +147,7 @@ impl Worker {
     /// Records the heartbeat in the database (the task monitor and stale-task reclaim read it) and in this
     /// process's `aibid_worker_heartbeat_timestamp_seconds`.
     async fn heartbeat(&self, task_id: Option<&str>) {
-        match self.store.heartbeat(&self.id, task_id).await {
+        match self.store.heartbeat(&self.id, &self.host, task_id).await {
             Ok(()) => self.metrics.worker_heartbeat(&self.id, crate::store::now()),
             Err(e) => tracing::warn!(worker = %self.id, error = %e, "heartbeat not stored"),
         }
