@@ -7,6 +7,10 @@ use std::time::{Duration, Instant};
 use aibid_operator::crd::BiddingDeployment;
 use aibid_operator::render::{self, Credentials, Observed};
 
+// The allocator of the operator binary, so the figure is the operator's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn median_per_iteration(rounds: usize, iterations: u32, mut work: impl FnMut()) -> Duration {
     let mut samples: Vec<Duration> = (0..rounds)
         .map(|_| {

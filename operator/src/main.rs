@@ -11,6 +11,9 @@ use aibid_operator::{metrics::Metrics, run};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "aibid-operator",
