@@ -307,10 +307,8 @@ pub async fn item_source(
     owned_project(&state, &user, &id).await?;
     let entry = state
         .store
-        .ledger(&id)
+        .ledger_item(&id, &item)
         .await?
-        .into_iter()
-        .find(|i| i.id == item)
         .ok_or(ApiError::NotFound("ledger item"))?;
     let (document_json, _) = state
         .store

@@ -27,6 +27,24 @@ fn kind_name(kind: RequirementKind) -> String {
         .unwrap_or_default()
 }
 
+const LEDGER_ITEM_COLUMNS: &str =
+    "item_id, kind, text, original_text, marker, points, category, anchor_json, edited_by";
+
+fn ledger_item_from_row(r: &sqlx::any::AnyRow) -> Result<LedgerItem, DbError> {
+    let anchor: String = r.try_get("anchor_json")?;
+    Ok(LedgerItem {
+        id: r.try_get("item_id")?,
+        kind: r.try_get("kind")?,
+        text: r.try_get("text")?,
+        original_text: r.try_get("original_text")?,
+        marker: r.try_get("marker")?,
+        points: r.try_get("points")?,
+        category: r.try_get("category")?,
+        anchor: serde_json::from_str(&anchor).unwrap_or(serde_json::Value::Null),
+        edited_by: r.try_get("edited_by")?,
+    })
+}
+
 impl Store {
     pub async fn save_ledger(
         &self,
@@ -65,29 +83,29 @@ impl Store {
     }
 
     pub async fn ledger(&self, project_id: &str) -> Result<Vec<LedgerItem>, DbError> {
-        let rows = sqlx::query(
-            "SELECT item_id, kind, text, original_text, marker, points, category, anchor_json, edited_by \
-             FROM ledger_items WHERE project_id = $1 ORDER BY position",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {LEDGER_ITEM_COLUMNS} FROM ledger_items WHERE project_id = $1 ORDER BY position"
+        ))
         .bind(project_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let anchor: String = r.try_get("anchor_json")?;
-                Ok(LedgerItem {
-                    id: r.try_get("item_id")?,
-                    kind: r.try_get("kind")?,
-                    text: r.try_get("text")?,
-                    original_text: r.try_get("original_text")?,
-                    marker: r.try_get("marker")?,
-                    points: r.try_get("points")?,
-                    category: r.try_get("category")?,
-                    anchor: serde_json::from_str(&anchor).unwrap_or(serde_json::Value::Null),
-                    edited_by: r.try_get("edited_by")?,
-                })
-            })
-            .collect()
+        rows.iter().map(ledger_item_from_row).collect()
+    }
+
+    /// One item of a project's ledger (the source view needs one, not all of them).
+    pub async fn ledger_item(
+        &self,
+        project_id: &str,
+        item_id: &str,
+    ) -> Result<Option<LedgerItem>, DbError> {
+        let row = sqlx::query(&format!(
+            "SELECT {LEDGER_ITEM_COLUMNS} FROM ledger_items WHERE project_id = $1 AND item_id = $2"
+        ))
+        .bind(project_id)
+        .bind(item_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(ledger_item_from_row).transpose()
     }
 
     pub async fn edit_ledger_item(
