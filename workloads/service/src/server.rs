@@ -463,6 +463,9 @@ async fn scheduler_loop(
     }
 }
 
+/// Seconds of silence after which a worker that did not stop cleanly leaves the task monitor.
+const WORKER_FORGOTTEN_AFTER: i64 = 86_400;
+
 pub async fn scheduler_round(
     settings: &Settings,
     store: &Store,
@@ -495,6 +498,11 @@ pub async fn scheduler_round(
     }
     if now - *last_cleanup >= 3600 {
         *last_cleanup = now;
+        // A killed worker stays on the monitor, silent, for a day, so its death can be seen; then it goes.
+        let pruned = store.prune_workers(now - WORKER_FORGOTTEN_AFTER).await?;
+        if pruned > 0 {
+            tracing::info!(pruned, "silent workers removed from the monitor's list");
+        }
         let removed = retention_cleanup(settings, store, now).await?;
         if removed > 0 {
             tracing::info!(removed, "expired files removed");

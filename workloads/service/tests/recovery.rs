@@ -214,7 +214,10 @@ async fn queued_project(
         .iter()
         .map(|s| (s.id.clone(), s.title.clone()))
         .collect();
-    store.reset_sections(&project.id, &sections).await.unwrap();
+    store
+        .prepare_sections(&project.id, &sections)
+        .await
+        .unwrap();
     let stream = format!("aibid-recovery-{}", aibid::store::new_id());
     let queue = RedisQueue::connect(redis_url, &stream, Duration::from_secs(3))
         .await

@@ -3,7 +3,7 @@
 
 use super::auth::AuthUser;
 use super::error::{ApiError, ApiResult};
-use super::projects::owned_project;
+use super::projects::{idle_project, owned_project};
 use super::AppState;
 use crate::files::StoredFiles;
 use crate::store::accounts::Role;
@@ -33,7 +33,7 @@ pub async fn upload(
     mut multipart: Multipart,
 ) -> ApiResult<(StatusCode, Json<UploadResult>)> {
     user.require(&[Role::BidManager, Role::Supervisor])?;
-    owned_project(&state, &user, &id).await?;
+    idle_project(&state, &user, &id).await?;
     let limit = state.settings.max_file_size;
     let too_large = || {
         ApiError::PayloadTooLarge(format!(

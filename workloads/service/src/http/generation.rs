@@ -80,10 +80,18 @@ pub async fn start(
             "the task queue is unreachable; generation was not started, try again shortly".into(),
         ));
     }
+    // Sections already written (edited, approved) keep their content, versions and revision count: a new run
+    // writes only what is missing or failed. Rewriting a written section is the per-section regenerate.
+    let to_write = state.store.prepare_sections(&id, &sections).await?;
+    if to_write.is_empty() {
+        return Err(ApiError::Conflict(
+            "every section of the approved outline is already written; regenerate single sections to rewrite them"
+                .into(),
+        ));
+    }
     state.store.cancel_project_tasks(&id).await?;
-    state.store.reset_sections(&id, &sections).await?;
-    let mut task_ids = Vec::with_capacity(sections.len());
-    for (section_id, _) in &sections {
+    let mut task_ids = Vec::with_capacity(to_write.len());
+    for section_id in &to_write {
         task_ids.push(
             state
                 .store
@@ -116,14 +124,20 @@ pub async fn start(
     ))
 }
 
-#[utoipa::path(post, path = "/api/projects/{id}/generation/cancel", responses((status = 200, body = Progress)))]
+#[utoipa::path(post, path = "/api/projects/{id}/generation/cancel", responses((status = 200, body = Progress), (status = 409)))]
 pub async fn cancel(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Progress>> {
     user.require(&[Role::BidManager, Role::Supervisor])?;
-    owned_project(&state, &user, &id).await?;
+    let project = owned_project(&state, &user, &id).await?;
+    if project.status != "generating" {
+        return Err(ApiError::Conflict(format!(
+            "generation is not running (the project is {})",
+            project.status
+        )));
+    }
     let cancelled = state.store.cancel_project_tasks(&id).await?;
     state.store.set_project_status(&id, "cancelled").await?;
     state

@@ -2,7 +2,7 @@
 
 use super::auth::AuthUser;
 use super::error::{ApiError, ApiResult};
-use super::projects::owned_project;
+use super::projects::{idle_project, owned_project};
 use super::AppState;
 use crate::store::accounts::Role;
 use crate::store::ledger::LedgerItem;
@@ -35,7 +35,7 @@ pub async fn edit_item(
     Path((id, item)): Path<(String, String)>,
     Json(body): Json<ItemText>,
 ) -> ApiResult<Json<Vec<LedgerItem>>> {
-    owned_project(&state, &user, &id).await?;
+    idle_project(&state, &user, &id).await?;
     let text = body.text.trim();
     if text.is_empty() {
         return Err(ApiError::BadRequest("text: must not be empty".into()));
@@ -96,7 +96,8 @@ pub async fn get_outline(
     Ok(Json(outline_view(&state, &id).await?))
 }
 
-/// Saves an edited outline as a new (unapproved) version; every section needs an id, number and title.
+/// Saves an edited outline as a new (unapproved) version. Every section needs an id usable in a URL, a title, a
+/// level of 1 to 4, a word budget of at most 20,000 and only requirement ids of this project's ledger.
 #[utoipa::path(put, path = "/api/projects/{id}/outline", responses((status = 200, body = OutlineView)))]
 pub async fn put_outline(
     State(state): State<AppState>,
@@ -105,21 +106,18 @@ pub async fn put_outline(
     Json(body): Json<serde_json::Value>,
 ) -> ApiResult<Json<OutlineView>> {
     user.require(&[Role::BidManager, Role::Supervisor])?;
-    owned_project(&state, &user, &id).await?;
+    idle_project(&state, &user, &id).await?;
     let outline: Outline =
         serde_json::from_value(body).map_err(|e| ApiError::BadRequest(format!("outline: {e}")))?;
-    if outline.sections.is_empty() {
-        return Err(ApiError::BadRequest(
-            "outline: needs at least one section".into(),
-        ));
-    }
-    let mut ids = std::collections::HashSet::new();
-    if let Some(dup) = outline.sections.iter().find(|s| !ids.insert(s.id.clone())) {
-        return Err(ApiError::BadRequest(format!(
-            "outline: section id {:?} appears twice",
-            dup.id
-        )));
-    }
+    let ledger_ids: std::collections::HashSet<String> = state
+        .store
+        .ledger(&id)
+        .await?
+        .into_iter()
+        .map(|item| item.id)
+        .collect();
+    check_outline(&outline, &ledger_ids)
+        .map_err(|e| ApiError::BadRequest(format!("outline: {e}")))?;
     let json = serde_json::to_string(&outline).map_err(|e| ApiError::Internal(e.into()))?;
     let version = state.store.save_outline(&id, &json, Some(&user.id)).await?;
     state.store.set_project_status(&id, "outlined").await?;
@@ -136,6 +134,69 @@ pub async fn put_outline(
     Ok(Json(outline_view(&state, &id).await?))
 }
 
+/// Limits of an edited outline: every section must be addressable in a URL and writable by one task.
+const MAX_SECTIONS: usize = 300;
+const MAX_WORD_BUDGET: u32 = 20_000;
+const MAX_TITLE_CHARS: usize = 200;
+
+/// What a person's outline must satisfy before it is stored (the planner's own outlines always do).
+fn check_outline(
+    outline: &Outline,
+    ledger_ids: &std::collections::HashSet<String>,
+) -> Result<(), String> {
+    if outline.sections.is_empty() {
+        return Err("needs at least one section".into());
+    }
+    if outline.sections.len() > MAX_SECTIONS {
+        return Err(format!(
+            "{} sections; at most {MAX_SECTIONS}",
+            outline.sections.len()
+        ));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for section in &outline.sections {
+        let id = &section.id;
+        let id_ok = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !id_ok {
+            return Err(format!(
+                "section id {id:?}: 1 to 64 characters of A-Z, a-z, 0-9, '-', '_' or '.'"
+            ));
+        }
+        if !ids.insert(id.as_str()) {
+            return Err(format!("section id {id:?} appears twice"));
+        }
+        let title = section.title.trim();
+        if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+            return Err(format!(
+                "section {id:?}: a title of 1 to {MAX_TITLE_CHARS} characters is required"
+            ));
+        }
+        if !(1..=4).contains(&section.level) {
+            return Err(format!("section {id:?}: level {} (1 to 4)", section.level));
+        }
+        if section.word_budget > MAX_WORD_BUDGET {
+            return Err(format!(
+                "section {id:?}: word_budget {} (at most {MAX_WORD_BUDGET})",
+                section.word_budget
+            ));
+        }
+        if let Some(unknown) = section
+            .requirement_ids
+            .iter()
+            .find(|r| !ledger_ids.contains(*r))
+        {
+            return Err(format!(
+                "section {id:?}: requirement {unknown:?} is not in the ledger"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct Approve {
     pub version: i64,
@@ -149,7 +210,7 @@ pub async fn approve_outline(
     Json(body): Json<Approve>,
 ) -> ApiResult<Json<OutlineView>> {
     user.require(&[Role::BidManager, Role::Supervisor])?;
-    owned_project(&state, &user, &id).await?;
+    idle_project(&state, &user, &id).await?;
     if !state
         .store
         .approve_outline(&id, body.version, &user.id)

@@ -43,6 +43,18 @@ pub async fn owned_project(state: &AppState, user: &AuthUser, id: &str) -> ApiRe
         .ok_or(ApiError::NotFound("project"))
 }
 
+/// The caller's project, refused with 409 while its generation runs: a new tender, ledger edit or outline then
+/// would change what the running tasks read, and the queued ones would fail.
+pub async fn idle_project(state: &AppState, user: &AuthUser, id: &str) -> ApiResult<Project> {
+    let project = owned_project(state, user, id).await?;
+    if project.status == "generating" {
+        return Err(ApiError::Conflict(
+            "generation is running; cancel it or wait for it to finish first".into(),
+        ));
+    }
+    Ok(project)
+}
+
 #[utoipa::path(get, path = "/api/projects", params(Page), responses((status = 200, body = [Project])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -128,8 +140,23 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     user.require(&[Role::BidManager, Role::Supervisor])?;
+    owned_project(&state, &user, &id).await?;
+    // Read before the rows go: afterwards nothing names these files.
+    let files = state.store.project_stored_files(&id).await?;
     if !state.store.delete_project(&user.org_id, &id).await? {
         return Err(ApiError::NotFound("project"));
+    }
+    for (kind, name) in files {
+        let dir = if kind == "upload" {
+            &state.settings.upload_path
+        } else {
+            &state.settings.output_path
+        };
+        if let Err(e) = tokio::fs::remove_file(dir.join(&name)).await {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(file = %name, error = %e, "file of a deleted project not removed");
+            }
+        }
     }
     state
         .store

@@ -390,6 +390,40 @@ async fn whole_flow(app: &TestApp) -> FinishedFlow {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(approved["status"], "approved");
 
+    // Starting generation again rewrites nothing that is written: with every section written it is refused, and the
+    // approved section keeps its text, revision count and review (so the supervisor rule cannot be reset this way).
+    let (status, again) = app
+        .call(
+            Method::POST,
+            &format!("/api/projects/{id}/generation"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    let (_, kept) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/sections/{section}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (&kept["status"], &kept["revision_count"], &kept["text"]),
+        (&json!("approved"), &json!(4), &json!("第4次修订的正文。")),
+        "{kept}"
+    );
+    let (status, cancel) = app
+        .call(
+            Method::POST,
+            &format!("/api/projects/{id}/generation/cancel"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "nothing runs: {cancel}");
+
     let (status, originality) = app
         .call(
             Method::GET,
@@ -1505,4 +1539,130 @@ async fn failed_tasks_block_the_export_until_a_retry_from_the_monitor_recovers_t
             "{sample} missing:\n{metrics}"
         );
     }
+}
+
+/// While a generation runs, the tender, ledger and outline cannot change under it; an edited outline is checked
+/// before it is stored; a failed task is retried only from an approved outline; deleting a project removes its
+/// stored files too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_generation_locks_its_inputs_and_a_deleted_project_leaves_no_files() {
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[],
+    )
+    .await;
+    let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
+    let id = approved_project(&app, &admin, "锁定的项目").await;
+    let outline_path = format!("/api/projects/{id}/outline");
+    let (_, view) = app.call(Method::GET, &outline_path, &admin, None).await;
+    let outline = view["outline"].clone();
+    let first_item = outline["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|s| s["requirement_ids"][0].as_str())
+        .unwrap()
+        .to_string();
+
+    // A run in progress (the status is what every handler reads).
+    app.state
+        .store
+        .set_project_status(&id, "generating")
+        .await
+        .unwrap();
+    let (status, body) = app
+        .upload(&id, &admin, "t.txt", std::fs::read(EXAMPLE).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "upload: {body}");
+    let (status, body) = app
+        .call(Method::PUT, &outline_path, &admin, Some(outline.clone()))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "outline: {body}");
+    let (status, body) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/projects/{id}/ledger/{first_item}"),
+            &admin,
+            Some(json!({"text": "改"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "ledger: {body}");
+    assert_eq!(
+        app.files_in("uploads"),
+        1,
+        "the refused upload stored nothing"
+    );
+    app.state
+        .store
+        .set_project_status(&id, "approved")
+        .await
+        .unwrap();
+
+    // An edited outline must be addressable and refer to this ledger only.
+    for (field, value, names) in [
+        ("id", json!(""), "section id"),
+        ("id", json!("../x"), "section id"),
+        ("title", json!("  "), "title"),
+        ("level", json!(9), "level"),
+        ("word_budget", json!(4_000_000_000u64), "word_budget"),
+        ("requirement_ids", json!(["ZZ-999"]), "ZZ-999"),
+    ] {
+        let mut bad = outline.clone();
+        bad["sections"][0][field] = value;
+        let (status, body) = app
+            .call(Method::PUT, &outline_path, &admin, Some(bad))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(names),
+            "{field}: {body}"
+        );
+    }
+    let (status, body) = app
+        .call(Method::PUT, &outline_path, &admin, Some(outline.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "the outline as planned: {body}");
+
+    // The latest outline is now an unapproved edit: a failed task may not be retried from it.
+    let store = &app.state.store;
+    let task = store
+        .create_task(&id, "section", Some("sec-1"))
+        .await
+        .unwrap();
+    store.start_task(&task, "pretend-worker").await.unwrap();
+    store
+        .finish_task(&task, "failed", Some("LLM timeout"))
+        .await
+        .unwrap();
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/tasks/{task}/retry"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(store.task(&task).await.unwrap().unwrap().status, "failed");
+
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/projects/{id}/generation/cancel"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "not running: {body}");
+
+    let (status, _) = app
+        .call(Method::DELETE, &format!("/api/projects/{id}"), &admin, None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.files_in("uploads"),
+        0,
+        "the tender file went with its project"
+    );
 }

@@ -110,6 +110,23 @@ impl Store {
             .transpose()
     }
 
+    /// The files a project's uploads and exports are stored under, as (upload | export, stored name).
+    pub async fn project_stored_files(
+        &self,
+        project_id: &str,
+    ) -> Result<Vec<(String, String)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT 'upload' AS kind, stored_name FROM documents WHERE project_id = $1 \
+             UNION ALL SELECT 'export' AS kind, stored_name FROM exports WHERE project_id = $1",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("kind")?, r.try_get("stored_name")?)))
+            .collect()
+    }
+
     pub async fn stored_files_older_than(
         &self,
         cutoff: i64,

@@ -57,32 +57,73 @@ fn section_from_row(r: &sqlx::any::AnyRow, with_content: bool) -> Result<Section
 
 impl Store {
     /// Replaces the project's sections with a fresh pending set (a new generation run).
-    pub async fn reset_sections(
+    /// Lines the project's sections up with an approved outline for a generation run and returns the ids that
+    /// need writing, in outline order. Sections already written (done or approved) keep their content, versions,
+    /// revision count and review; the others (new, pending, failed) are set pending. Sections the outline no
+    /// longer has are removed with their versions. Nothing changes when there is nothing to write.
+    pub async fn prepare_sections(
         &self,
         project_id: &str,
         sections: &[(String, String)],
-    ) -> Result<(), DbError> {
+    ) -> Result<Vec<String>, DbError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM section_versions WHERE project_id = $1")
-            .bind(project_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM sections WHERE project_id = $1")
-            .bind(project_id)
-            .execute(&mut *tx)
-            .await?;
-        for (position, (id, title)) in sections.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO sections (project_id, section_id, position, title, status) VALUES ($1, $2, $3, $4, 'pending')",
-            )
-            .bind(project_id)
-            .bind(id)
-            .bind(position as i64)
-            .bind(title)
-            .execute(&mut *tx)
-            .await?;
+        let existing: std::collections::HashMap<String, String> =
+            sqlx::query("SELECT section_id, status FROM sections WHERE project_id = $1")
+                .bind(project_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("section_id")?, r.try_get("status")?)))
+                .collect::<Result<_, DbError>>()?;
+        let written = |id: &str| {
+            existing
+                .get(id)
+                .is_some_and(|status| status == "done" || status == "approved")
+        };
+        let to_write: Vec<String> = sections
+            .iter()
+            .filter(|(id, _)| !written(id))
+            .map(|(id, _)| id.clone())
+            .collect();
+        if to_write.is_empty() {
+            return Ok(to_write);
         }
-        tx.commit().await
+        let in_outline: std::collections::HashSet<&str> =
+            sections.iter().map(|(id, _)| id.as_str()).collect();
+        for gone in existing
+            .keys()
+            .filter(|id| !in_outline.contains(id.as_str()))
+        {
+            for table in ["section_versions", "sections"] {
+                sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE project_id = $1 AND section_id = $2"
+                ))
+                .bind(project_id)
+                .bind(gone)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        for (position, (id, title)) in sections.iter().enumerate() {
+            let statement = if !existing.contains_key(id) {
+                "INSERT INTO sections (project_id, section_id, position, title, status) \
+                 VALUES ($1, $2, $3, $4, 'pending')"
+            } else if written(id) {
+                "UPDATE sections SET position = $3, title = $4 WHERE project_id = $1 AND section_id = $2"
+            } else {
+                "UPDATE sections SET position = $3, title = $4, status = 'pending', error = NULL \
+                 WHERE project_id = $1 AND section_id = $2"
+            };
+            sqlx::query(statement)
+                .bind(project_id)
+                .bind(id)
+                .bind(position as i64)
+                .bind(title)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(to_write)
     }
 
     /// Stores a generated section once. Returns false when the section already had a result (a task ran twice).

@@ -258,6 +258,24 @@ impl Store {
         Ok(())
     }
 
+    /// A worker that stopped cleanly leaves the monitor's list.
+    pub async fn forget_worker(&self, worker: &str) -> Result<(), DbError> {
+        sqlx::query("DELETE FROM workers WHERE id = $1")
+            .bind(worker)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Drops workers silent since before `cutoff` (killed ones, which could not say goodbye); returns how many.
+    pub async fn prune_workers(&self, cutoff: i64) -> Result<u64, DbError> {
+        let done = sqlx::query("DELETE FROM workers WHERE heartbeat_at < $1")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     pub async fn workers(&self) -> Result<Vec<(String, String, i64, i64)>, DbError> {
         let rows = sqlx::query(
             "SELECT id, host, started_at, heartbeat_at FROM workers ORDER BY heartbeat_at DESC",

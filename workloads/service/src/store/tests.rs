@@ -34,7 +34,7 @@ async fn isolation_and_idempotence(store: Store) {
     assert!(!user.password_matches("wrong"));
 
     store
-        .reset_sections(
+        .prepare_sections(
             &project.id,
             &[
                 ("S1".into(), "技术方案".into()),
@@ -65,6 +65,55 @@ async fn isolation_and_idempotence(store: Store) {
         (s1.content.as_deref(), s1.version, s1.revision_count),
         (Some("人工修改"), Some(2), 1)
     );
+
+    // A new run writes only what is missing: the edited S1 keeps its text, versions and revision count; S2 (still
+    // pending) and the new S3 are written; S2 leaves when an outline no longer has it.
+    let to_write = store
+        .prepare_sections(
+            &project.id,
+            &[
+                ("S1".into(), "技术方案（改）".into()),
+                ("S3".into(), "培训".into()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(to_write, ["S3"]);
+    let sections = store.sections(&project.id).await.unwrap();
+    let shape: Vec<_> = sections
+        .iter()
+        .map(|s| {
+            (
+                s.section_id.as_str(),
+                s.title.as_str(),
+                s.status.as_str(),
+                s.revision_count,
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("S1", "技术方案（改）", "done", 1),
+            ("S3", "培训", "pending", 0)
+        ]
+    );
+    assert_eq!(sections[0].content.as_deref(), Some("人工修改"));
+    assert!(store
+        .record_generated_section(&project.id, "S3", "培训内容", (1, 1))
+        .await
+        .unwrap());
+    let nothing = store
+        .prepare_sections(
+            &project.id,
+            &[
+                ("S1".into(), "技术方案（改）".into()),
+                ("S3".into(), "培训".into()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(nothing.is_empty(), "every section written: {nothing:?}");
 
     let v1 = store
         .save_outline(&project.id, "{\"sections\":[]}", Some(&user_a))
@@ -241,4 +290,33 @@ async fn an_instance_secret_is_created_once_and_kept() {
         let other = store.instance_secret("other", "x").await.unwrap();
         assert_eq!(other, "x");
     }
+}
+
+/// The monitor's worker list: a worker that stops cleanly leaves it at once; a killed one stays (silent) until
+/// the scheduler prunes it.
+async fn workers_leave_the_list(store: Store) {
+    store.heartbeat("w-clean", "host-a", None).await.unwrap();
+    store.heartbeat("w-killed", "host-b", None).await.unwrap();
+    store.forget_worker("w-clean").await.unwrap();
+    let listed: Vec<String> = store
+        .workers()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, host, ..)| format!("{id}@{host}"))
+        .collect();
+    assert_eq!(listed, ["w-killed@host-b"]);
+    assert_eq!(store.prune_workers(super::now() - 60).await.unwrap(), 0);
+    assert_eq!(store.prune_workers(super::now() + 1).await.unwrap(), 1);
+    assert!(store.workers().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sqlite_workers_leave_the_monitor_list() {
+    workers_leave_the_list(testing::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_workers_leave_the_monitor_list() {
+    workers_leave_the_list(testing::postgres().await).await;
 }

@@ -62,6 +62,9 @@ impl Worker {
                 }
             }
         }
+        if let Err(e) = self.store.forget_worker(&self.id).await {
+            tracing::warn!(worker = %self.id, error = %e, "worker not removed from the monitor's list");
+        }
         tracing::info!(worker = %self.id, "worker stopped");
     }
 
