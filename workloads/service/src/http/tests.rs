@@ -1666,3 +1666,75 @@ async fn a_running_generation_locks_its_inputs_and_a_deleted_project_leaves_no_f
         "the tender file went with its project"
     );
 }
+
+/// A project holds one tender: a new upload replaces the ledger. An edit survives a re-upload of the same tender;
+/// items the new tender does not have leave the ledger; an id that now names a different requirement loses the
+/// edit made to the old one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_upload_replaces_the_ledger_and_keeps_edits_only_on_the_same_requirement() {
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[],
+    )
+    .await;
+    let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
+    let id = app.uploaded_project(&admin, "换标书").await;
+    let ledger_path = format!("/api/projects/{id}/ledger");
+    let example = std::fs::read_to_string(EXAMPLE).unwrap();
+    let (_, ledger) = app.call(Method::GET, &ledger_path, &admin, None).await;
+    let items = ledger.as_array().unwrap().clone();
+    // Two items to edit, both with their extracted text verbatim on one line of the file.
+    let on_a_line = |item: &&Value| {
+        let original = item["original_text"].as_str().unwrap();
+        example.lines().any(|line| line.contains(original))
+    };
+    let mut editable = items.iter().filter(on_a_line);
+    let (kept, reworded) = (editable.next().unwrap(), editable.next().unwrap());
+    for item in [kept, reworded] {
+        let (status, body) = app
+            .call(
+                Method::PATCH,
+                &format!("{ledger_path}/{}", item["id"].as_str().unwrap()),
+                &admin,
+                Some(json!({"text": "人工修订"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    // The same tender with one requirement reworded, and without its last lines.
+    let original = reworded["original_text"].as_str().unwrap();
+    let changed = example.replacen(
+        original,
+        "投标人须具备本地化驻场服务能力并承诺七日内到场",
+        1,
+    );
+    let lines: Vec<&str> = changed.lines().collect();
+    let shorter = lines[..lines.len() * 3 / 4].join("\n");
+    let (status, uploaded) = app
+        .upload(&id, &admin, "t2.txt", shorter.into_bytes())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+    let (_, ledger) = app.call(Method::GET, &ledger_path, &admin, None).await;
+    let ledger = ledger.as_array().unwrap();
+    assert_eq!(
+        ledger.len() as u64,
+        uploaded["requirements"].as_u64().unwrap(),
+        "nothing of the earlier analysis is left over"
+    );
+    assert!(
+        ledger.len() < items.len(),
+        "the cut lines took items with them"
+    );
+    let find = |item: &Value| ledger.iter().find(|i| i["id"] == item["id"]).cloned();
+    let kept_now = find(kept).expect("the unchanged item is still there");
+    assert_eq!(
+        (&kept_now["text"], &kept_now["edited_by"].is_string()),
+        (&json!("人工修订"), &true),
+        "{kept_now}"
+    );
+    let reworded_now = find(reworded).expect("the reworded item keeps its id");
+    assert_ne!(reworded_now["text"], "人工修订", "{reworded_now}");
+    assert!(reworded_now["edited_by"].is_null(), "{reworded_now}");
+}

@@ -1,5 +1,5 @@
 //! Ledger items of a project. Users may edit an item's text; the extracted original is kept beside the edit,
-//! and a re-analysis never overwrites an edited item.
+//! and a re-analysis keeps the edit while the item is still the same requirement.
 
 use super::{now, DbError, Store};
 use aibid_tender::{Requirement, RequirementKind};
@@ -46,15 +46,34 @@ fn ledger_item_from_row(r: &sqlx::any::AnyRow) -> Result<LedgerItem, DbError> {
 }
 
 impl Store {
+    /// Replaces the project's ledger with a new analysis (a project holds one tender; a new upload replaces it).
+    /// A user's edit survives when its item is still the same requirement (same id, same extracted text); an item
+    /// the new analysis no longer has is removed, and an id that now names a different requirement starts afresh.
     pub async fn save_ledger(
         &self,
         project_id: &str,
         items: &[Requirement],
     ) -> Result<(), DbError> {
         let mut tx = self.pool.begin().await?;
+        // Items of an earlier tender that this analysis does not have. Ids are bound one by one (the Any driver
+        // has no array binds).
+        let placeholders: Vec<String> = (2..items.len() + 2).map(|n| format!("${n}")).collect();
+        let remove_others = if items.is_empty() {
+            "DELETE FROM ledger_items WHERE project_id = $1".to_string()
+        } else {
+            format!(
+                "DELETE FROM ledger_items WHERE project_id = $1 AND item_id NOT IN ({})",
+                placeholders.join(", ")
+            )
+        };
+        let mut query = sqlx::query(&remove_others).bind(project_id);
+        for item in items {
+            query = query.bind(&item.id);
+        }
+        query.execute(&mut *tx).await?;
         for (position, item) in items.iter().enumerate() {
             let anchor = serde_json::to_string(&item.anchor).unwrap_or_else(|_| "{}".into());
-            // Edited items keep the user's text; untouched ones follow the latest analysis.
+            // The SET expressions read the stored row as it was: an edit is kept only on the same requirement.
             sqlx::query(
                 "INSERT INTO ledger_items (project_id, item_id, kind, text, original_text, marker, points, category, \
                  anchor_json, requirement_json, position) VALUES ($1, $2, $3, $4, $4, $5, CAST($6 AS DOUBLE PRECISION), $7, $8, $9, $10) \
@@ -62,7 +81,12 @@ impl Store {
                  requirement_json = excluded.requirement_json, \
                  kind = excluded.kind, marker = excluded.marker, points = excluded.points, \
                  category = excluded.category, anchor_json = excluded.anchor_json, position = excluded.position, \
-                 text = CASE WHEN ledger_items.edited_by IS NULL THEN excluded.text ELSE ledger_items.text END",
+                 text = CASE WHEN ledger_items.edited_by IS NOT NULL AND ledger_items.original_text = excluded.original_text \
+                   THEN ledger_items.text ELSE excluded.text END, \
+                 edited_at = CASE WHEN ledger_items.original_text = excluded.original_text \
+                   THEN ledger_items.edited_at ELSE NULL END, \
+                 edited_by = CASE WHEN ledger_items.original_text = excluded.original_text \
+                   THEN ledger_items.edited_by ELSE NULL END",
             )
             .bind(project_id)
             .bind(&item.id)
