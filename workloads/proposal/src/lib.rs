@@ -21,6 +21,23 @@ pub use check::{check_proposal, CheckReport};
 pub use export::{convert_to_pdf, export_docx, ExportError};
 pub use outline::{plan_outline, Coverage, OutlineSection};
 
+/// "label：value" for a project fact, or the value alone when it carries its own label: the ledger keeps the
+/// tender's wording, e.g. a budget of "预算金额：386万元；最高限价：…", which must not become "预算金额：预算金额：…".
+pub(crate) fn fact_line(label: &str, value: &Option<String>) -> String {
+    let Some(value) = value else {
+        return format!("{label}：（招标文件未载明）");
+    };
+    let own_label = value.split_once(['：', ':']).is_some_and(|(head, _)| {
+        let chars = head.trim().chars().count();
+        (1..=8).contains(&chars) && !head.chars().any(|c| c.is_ascii_digit())
+    });
+    if own_label {
+        value.clone()
+    } else {
+        format!("{label}：{value}")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
     /// Sections written at the same time (the LLM writer has its own bound on HTTP calls as well).
@@ -207,4 +224,28 @@ pub async fn generate(
         });
     }
     Proposal::assemble(ledger, outline, results, &writer.name())
+}
+
+#[cfg(test)]
+mod fact_line_tests {
+    use super::fact_line;
+
+    #[test]
+    fn a_fact_with_its_own_label_is_not_labelled_twice() {
+        let labelled = Some("预算金额：3,860,000.00元；最高限价：3,860,000.00元".to_string());
+        assert_eq!(
+            fact_line("预算金额", &labelled),
+            "预算金额：3,860,000.00元；最高限价：3,860,000.00元"
+        );
+        assert_eq!(
+            fact_line("预算金额", &Some("241.71万元".into())),
+            "预算金额：241.71万元"
+        );
+        // A time is no label: "09:30" has digits before its colon.
+        assert_eq!(
+            fact_line("投标截止时间", &Some("2026年12月15日09:30".into())),
+            "投标截止时间：2026年12月15日09:30"
+        );
+        assert_eq!(fact_line("项目编号", &None), "项目编号：（招标文件未载明）");
+    }
 }

@@ -115,12 +115,7 @@ fn cover(out: &mut String, proposal: &Proposal) {
             .unwrap_or("【待填写：项目名称】"),
     );
     paragraph(out, "Subtitle", "投 标 文 件");
-    let line = |label: &str, value: &Option<String>| {
-        format!(
-            "{label}：{}",
-            value.clone().unwrap_or_else(|| "（招标文件未载明）".into())
-        )
-    };
+    let line = crate::fact_line;
     paragraph(out, "CoverLine", &line("项目名称", &facts.project_name));
     paragraph(out, "CoverLine", &line("项目编号", &facts.project_code));
     paragraph(out, "CoverLine", &line("预算金额", &facts.budget));

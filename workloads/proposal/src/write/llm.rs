@@ -405,13 +405,12 @@ fn parse_completion(text: &str) -> Result<Completion, WriteError> {
 pub(crate) fn section_prompt(request: &SectionRequest) -> String {
     let mut prompt = String::new();
     let facts = &request.facts;
-    let fact =
-        |value: &Option<String>| value.clone().unwrap_or_else(|| "（招标文件未载明）".into());
+    let fact = crate::fact_line;
     let _ = writeln!(prompt, "【项目信息】");
-    let _ = writeln!(prompt, "项目名称：{}", fact(&facts.project_name));
-    let _ = writeln!(prompt, "项目编号：{}", fact(&facts.project_code));
-    let _ = writeln!(prompt, "预算/最高限价：{}", fact(&facts.budget));
-    let _ = writeln!(prompt, "投标截止时间：{}", fact(&facts.deadline));
+    let _ = writeln!(prompt, "{}", fact("项目名称", &facts.project_name));
+    let _ = writeln!(prompt, "{}", fact("项目编号", &facts.project_code));
+    let _ = writeln!(prompt, "{}", fact("预算/最高限价", &facts.budget));
+    let _ = writeln!(prompt, "{}", fact("投标截止时间", &facts.deadline));
     let _ = writeln!(
         prompt,
         "\n【投标文件结构】{}",
