@@ -185,19 +185,7 @@ pub async fn download(
             Some(&export),
         )
         .await?;
-    let ascii: String = project
-        .name
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let disposition = format!(
-        "attachment; filename=\"proposal-{}.docx\"",
-        if ascii.is_empty() {
-            "aibid".into()
-        } else {
-            ascii
-        }
-    );
+    let disposition = download_disposition(&project.name);
     Ok((
         [
             (
@@ -211,6 +199,32 @@ pub async fn download(
     ))
 }
 
+/// `attachment` named after the project: `filename*` carries the real (usually Chinese) name, RFC 6266/5987;
+/// `filename` an ASCII fallback for old clients. Characters a file name cannot hold are dropped.
+fn download_disposition(project_name: &str) -> String {
+    let name: String = project_name
+        .chars()
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '/' | '\\' | '"' | ':' | '*' | '?' | '<' | '>' | '|')
+        })
+        .collect();
+    let name = name.trim();
+    let ascii: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let fallback = if ascii.is_empty() {
+        "aibid".into()
+    } else {
+        ascii
+    };
+    let full = format!(
+        "{}-投标文件.docx",
+        if name.is_empty() { "aibid" } else { name }
+    );
+    format!(
+        "attachment; filename=\"proposal-{fallback}.docx\"; filename*=UTF-8''{}",
+        percent_encoding::utf8_percent_encode(&full, percent_encoding::NON_ALPHANUMERIC)
+    )
+}
+
 /// A missing file is 404 (retention may have removed it); one this key cannot open is 409 naming ENCRYPTION_KEY,
 /// logged because only the operator can fix it.
 fn stored_file_error(e: FileError) -> ApiError {
@@ -221,5 +235,30 @@ fn stored_file_error(e: FileError) -> ApiError {
             tracing::error!(error = %e, "a stored export cannot be read");
             ApiError::Conflict(e.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::download_disposition;
+
+    #[test]
+    fn the_download_is_named_after_the_project_in_utf8_with_an_ascii_fallback() {
+        assert_eq!(
+            download_disposition("智慧校园 2026"),
+            "attachment; filename=\"proposal-2026.docx\"; \
+             filename*=UTF-8''%E6%99%BA%E6%85%A7%E6%A0%A1%E5%9B%AD%202026%2D%E6%8A%95%E6%A0%87%E6%96%87%E4%BB%B6%2Edocx"
+        );
+        // Quotes, separators and control characters cannot reach the header or the file name.
+        let hostile = download_disposition("a\"b/../c\r\nSet-Cookie: x");
+        assert!(
+            !hostile.contains('\r') && !hostile.contains('\n'),
+            "{hostile}"
+        );
+        assert!(
+            hostile.starts_with("attachment; filename=\"proposal-abcSetCookiex.docx\""),
+            "{hostile}"
+        );
+        assert!(download_disposition("《》").contains("filename=\"proposal-aibid.docx\""));
     }
 }
