@@ -490,15 +490,8 @@ fn kind_label(kind: RequirementKind) -> &'static str {
 
 /// Turns the model's Markdown into blocks; 〔ID〕 tags become the answered list and leave the text.
 fn draft_from_answer(request: &SectionRequest, content: &str) -> SectionDraft {
-    let mut answered: Vec<String> = Vec::new();
-    let mut text = content.to_string();
-    for item in &request.items {
-        let tag = format!("〔{}〕", item.id);
-        if text.contains(&tag) {
-            answered.push(item.id.clone());
-            text = text.replace(&tag, "");
-        }
-    }
+    let (text, mut answered) =
+        super::take_answer_tags(content, request.items.iter().map(|i| i.id.as_str()));
     let blocks = parse_markdown(&text);
     let mut deviations = Vec::new();
     for block in &blocks {

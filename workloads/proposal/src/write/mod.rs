@@ -100,6 +100,24 @@ impl SectionRequest {
     }
 }
 
+/// Finds the 〔ID〕 tags of `ids` in `text` (the convention the LLM answers in, and a person may use in an edit):
+/// returns the text without them and the ids tagged, in the order of `ids`.
+pub fn take_answer_tags<'a>(
+    text: &str,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> (String, Vec<String>) {
+    let mut text = text.to_string();
+    let mut tagged = Vec::new();
+    for id in ids {
+        let tag = format!("〔{id}〕");
+        if text.contains(&tag) {
+            tagged.push(id.to_string());
+            text = text.replace(&tag, "");
+        }
+    }
+    (text, tagged)
+}
+
 /// A written section.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SectionDraft {

@@ -110,10 +110,21 @@ pub async fn edit(
     if body.text.trim().is_empty() {
         return Err(ApiError::BadRequest("text: must not be empty".into()));
     }
-    // The edit keeps which items and parameters the section answers; only the words change.
+    // The edit keeps which items and parameters the section answered; 〔ID〕 tags of ledger items in the text (the
+    // LLM's convention) mark more items answered, and leave the text.
+    let ledger = state.store.ledger(&id).await?;
+    let (text, tagged) =
+        aibid_proposal::write::take_answer_tags(&body.text, ledger.iter().map(|i| i.id.as_str()));
     let previous = current.draft.unwrap_or_default();
+    let mut answered_ids = previous.answered_ids.clone();
+    answered_ids.extend(
+        tagged
+            .into_iter()
+            .filter(|id| !previous.answered_ids.contains(id)),
+    );
     let draft = SectionDraft {
-        blocks: parse_markdown(&body.text),
+        blocks: parse_markdown(&text),
+        answered_ids,
         usage: Default::default(),
         ..previous
     };

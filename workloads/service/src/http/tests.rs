@@ -1738,3 +1738,92 @@ async fn a_new_upload_replaces_the_ledger_and_keeps_edits_only_on_the_same_requi
     assert_ne!(reworded_now["text"], "人工修订", "{reworded_now}");
     assert!(reworded_now["edited_by"].is_null(), "{reworded_now}");
 }
+
+/// A person marks ledger items answered in an edit with the LLM's 〔ID〕 tags; the tags leave the text, and the
+/// items count as answered for the export check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answer_tags_in_an_edit_mark_items_answered() {
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[],
+    )
+    .await;
+    let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
+    let id = approved_project(&app, &admin, "标注响应").await;
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/projects/{id}/generation"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    app.wait_generated(&id, &admin).await;
+    let (_, sections) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/sections"),
+            &admin,
+            None,
+        )
+        .await;
+    let section = sections
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["draft"]["answered_ids"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+        })
+        .unwrap()
+        .clone();
+    let section_id = section["section_id"].as_str().unwrap();
+    let answered: Vec<String> = section["draft"]["answered_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    // As if the writer had answered nothing: the same draft with an empty answered list.
+    let mut bare = section["draft"].clone();
+    bare["answered_ids"] = json!([]);
+    app.state
+        .store
+        .edit_section(&id, section_id, &bare.to_string(), "test")
+        .await
+        .unwrap();
+    let (_, check) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/export/check"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(check["ready"], false, "{check}");
+
+    let tags: String = answered.iter().map(|id| format!("〔{id}〕")).collect();
+    let (status, edited) = app
+        .call(
+            Method::PUT,
+            &format!("/api/projects/{id}/sections/{section_id}"),
+            &admin,
+            Some(json!({ "text": format!("我方完全响应本节全部要求。{tags}") })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["draft"]["answered_ids"], json!(answered), "{edited}");
+    assert!(!edited["text"].as_str().unwrap().contains('〔'), "{edited}");
+    let (_, check) = app
+        .call(
+            Method::GET,
+            &format!("/api/projects/{id}/export/check"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(check["ready"], true, "{check}");
+}
