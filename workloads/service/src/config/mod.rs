@@ -56,6 +56,7 @@ pub enum LogFormat {
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
+    /// PostgreSQL connections per process; SQLite always uses one (see `Store::connect`).
     pub database_pool_size: u32,
     /// None: the in-process queue (embedded mode).
     pub redis_url: Option<String>,

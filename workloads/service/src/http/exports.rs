@@ -135,10 +135,23 @@ pub async fn create(
         .write(&state.settings.output_path, &stored, &bytes)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
-    let export_id = state
+    let export_id = match state
         .store
         .record_export(&id, &stored, bytes.len() as i64, &user.id)
-        .await?;
+        .await
+    {
+        Ok(export_id) => export_id,
+        Err(e) => {
+            // No row names the file: remove it. A project deleted meanwhile is a 404, not a 500.
+            let _ = tokio::fs::remove_file(state.settings.output_path.join(&stored)).await;
+            let deleted = matches!(&e, sqlx::Error::Database(db) if db.is_foreign_key_violation());
+            return Err(if deleted {
+                ApiError::NotFound("project")
+            } else {
+                e.into()
+            });
+        }
+    };
     state
         .store
         .audit(

@@ -80,26 +80,17 @@ pub async fn start(
             "the task queue is unreachable; generation was not started, try again shortly".into(),
         ));
     }
-    // Sections already written (edited, approved) keep their content, versions and revision count: a new run
-    // writes only what is missing or failed. Rewriting a written section is the per-section regenerate.
-    let to_write = state.store.prepare_sections(&id, &sections).await?;
-    if to_write.is_empty() {
-        return Err(ApiError::Conflict(
-            "every section of the approved outline is already written; regenerate single sections to rewrite them"
-                .into(),
-        ));
+    // One start wins: the status changes in one statement, so parallel starts cannot each begin a run.
+    if !state.store.claim_generation(&id).await? {
+        return Err(ApiError::Conflict("generation is already running".into()));
     }
-    state.store.cancel_project_tasks(&id).await?;
-    let mut task_ids = Vec::with_capacity(to_write.len());
-    for section_id in &to_write {
-        task_ids.push(
-            state
-                .store
-                .create_task(&id, "section", Some(section_id))
-                .await?,
-        );
-    }
-    state.store.set_project_status(&id, "generating").await?;
+    let task_ids = match create_run(&state, &id, &sections).await {
+        Ok(task_ids) => task_ids,
+        Err(e) => {
+            let _ = state.store.set_project_status(&id, &project.status).await;
+            return Err(e);
+        }
+    };
     for task in &task_ids {
         // The tasks are stored: one the queue misses now (it went down a moment ago) is re-sent by the scheduler.
         if let Err(e) = state.queue.enqueue(task).await {
@@ -122,6 +113,34 @@ pub async fn start(
             tasks: task_ids.len(),
         }),
     ))
+}
+
+/// The tasks of a new run. Sections already written (edited, approved) keep their content, versions and revision
+/// count: a run writes only what is missing or failed; rewriting a written section is the per-section regenerate.
+async fn create_run(
+    state: &AppState,
+    id: &str,
+    sections: &[(String, String)],
+) -> ApiResult<Vec<String>> {
+    let to_write = state.store.prepare_sections(id, sections).await?;
+    if to_write.is_empty() {
+        return Err(ApiError::Conflict(
+            "every section of the approved outline is already written; regenerate single sections to rewrite them"
+                .into(),
+        ));
+    }
+    state.store.cancel_project_tasks(id).await?;
+    state.store.supersede_failed_tasks(id, None).await?;
+    let mut task_ids = Vec::with_capacity(to_write.len());
+    for section_id in &to_write {
+        task_ids.push(
+            state
+                .store
+                .create_task(id, "section", Some(section_id))
+                .await?,
+        );
+    }
+    Ok(task_ids)
 }
 
 #[utoipa::path(post, path = "/api/projects/{id}/generation/cancel", responses((status = 200, body = Progress), (status = 409)))]

@@ -119,6 +119,22 @@ pub async fn retry(
             task.status
         )));
     }
+    // A section written since (by a newer run, a regenerate or a person) is not overwritten by an old task.
+    if let Some(section) = &task.section_id {
+        let status = state
+            .store
+            .section_states(&task.project_id)
+            .await?
+            .into_iter()
+            .find(|s| &s.section_id == section)
+            .map(|s| s.status);
+        if status.as_deref() != Some("failed") {
+            return Err(ApiError::Conflict(format!(
+                "section {section} is {}; regenerate it instead of retrying this task",
+                status.as_deref().unwrap_or("no longer in the outline")
+            )));
+        }
+    }
     // The same rule as starting generation: a section is written only from an approved outline.
     let approved = state
         .store

@@ -70,7 +70,7 @@ pub async fn report(
     };
     let earlier: Vec<(String, HashSet<String>)> = state
         .store
-        .org_section_texts_except(&user.org_id, &id)
+        .org_section_texts_before(&user.org_id, &id)
         .await?
         .into_iter()
         .map(|(project, title, content)| {

@@ -359,17 +359,37 @@ async fn whole_flow(app: &TestApp) -> FinishedFlow {
         .unwrap();
     let tech = app.login("tech@example.com", "tech-password").await;
     let section = sections[0]["section_id"].as_str().unwrap().to_string();
+    // An edit answers the items tagged in it: keep the section's tags, as the editor's text does.
+    let tags: String = sections[0]["draft"]["answered_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| format!("〔{}〕", id.as_str().unwrap()))
+        .collect();
     for n in 1..=4 {
-        let (status, _) = app
+        let (status, body) = app
             .call(
                 Method::PUT,
                 &format!("/api/projects/{id}/sections/{section}"),
                 &tech,
-                Some(json!({"text": format!("第{n}次修订的正文。")})),
+                Some(json!({"text": format!("第{n}次修订的正文。{tags}"), "version": n})),
             )
             .await;
-        assert_eq!(status, StatusCode::OK);
+        assert_eq!(status, StatusCode::OK, "{body}");
     }
+    let (status, stale) = app
+        .call(
+            Method::PUT,
+            &format!("/api/projects/{id}/sections/{section}"),
+            &tech,
+            Some(json!({"text": "基于旧版本的修改", "version": 2})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "an edit of an old version: {stale}"
+    );
     let (status, refused) = app
         .call(
             Method::POST,
@@ -1817,13 +1837,166 @@ async fn answer_tags_in_an_edit_mark_items_answered() {
     assert_eq!(status, StatusCode::OK, "{edited}");
     assert_eq!(edited["draft"]["answered_ids"], json!(answered), "{edited}");
     assert!(!edited["text"].as_str().unwrap().contains('〔'), "{edited}");
-    let (_, check) = app
+    assert!(
+        edited["editable_text"].as_str().unwrap().ends_with(&tags),
+        "the editor gets the tags back: {edited}"
+    );
+    let check_path = format!("/api/projects/{id}/export/check");
+    let (_, check) = app.call(Method::GET, &check_path, &admin, None).await;
+    assert_eq!(check["ready"], true, "{check}");
+
+    // Removing the tags (or the answers) answers nothing any more, and the export check says so.
+    let (status, edited) = app
         .call(
-            Method::GET,
-            &format!("/api/projects/{id}/export/check"),
+            Method::PUT,
+            &format!("/api/projects/{id}/sections/{section_id}"),
+            &admin,
+            Some(json!({ "text": "全部删掉了" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["draft"]["answered_ids"], json!([]), "{edited}");
+    let (_, check) = app.call(Method::GET, &check_path, &admin, None).await;
+    assert_eq!(check["ready"], false, "{check}");
+}
+
+/// Review rules around rewritten sections: a specialist cannot undo an approval by regenerating or editing; an
+/// old failed task cannot be retried over a section written since (and leaves the monitor); two generation starts
+/// at once give one run and 409s, not a 500; the originality report compares a proposal with earlier ones only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rewritten_sections_keep_their_review_and_originality_looks_back_only() {
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[],
+    )
+    .await;
+    let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
+    let org = app
+        .state
+        .store
+        .user_by_email("admin@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .org_id;
+    app.state
+        .store
+        .create_user(
+            &org,
+            "tech@example.com",
+            "tech-password",
+            Role::TechnicalSpecialist,
+        )
+        .await
+        .unwrap();
+    let tech = app.login("tech@example.com", "tech-password").await;
+
+    let first = approved_project(&app, &admin, "较早的方案").await;
+    // Parallel starts: exactly one run.
+    let start = format!("/api/projects/{first}/generation");
+    let starts =
+        futures::future::join_all((0..6).map(|_| app.call(Method::POST, &start, &admin, None)))
+            .await;
+    let codes: Vec<StatusCode> = starts.iter().map(|(status, _)| *status).collect();
+    assert_eq!(
+        codes.iter().filter(|c| **c == StatusCode::ACCEPTED).count(),
+        1,
+        "{starts:?}"
+    );
+    assert!(
+        codes
+            .iter()
+            .all(|c| *c == StatusCode::ACCEPTED || *c == StatusCode::CONFLICT),
+        "{starts:?}"
+    );
+    app.wait_generated(&first, &admin).await;
+
+    // An old failed task of a section that has been written since.
+    let store = &app.state.store;
+    let old = store
+        .create_task(&first, "section", Some("sec-1"))
+        .await
+        .unwrap();
+    store.start_task(&old, "pretend-worker").await.unwrap();
+    store
+        .finish_task(&old, "failed", Some("LLM timeout"))
+        .await
+        .unwrap();
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/tasks/{old}/retry"),
             &admin,
             None,
         )
         .await;
-    assert_eq!(check["ready"], true, "{check}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // Approved by the admin (a supervisor): the specialist may neither regenerate nor edit it.
+    let section = format!("/api/projects/{first}/sections/sec-1");
+    let (status, _) = app
+        .call(Method::POST, &format!("{section}/approve"), &admin, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = app
+        .call(Method::POST, &format!("{section}/regenerate"), &tech, None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = app
+        .call(Method::PUT, &section, &tech, Some(json!({"text": "改"})))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let missing = format!("/api/projects/{first}/sections/sec-99/regenerate");
+    let (status, body) = app.call(Method::POST, &missing, &admin, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // A regenerate by the admin supersedes the old failed task: the monitor no longer offers it.
+    let (status, _) = app
+        .call(Method::POST, &format!("{section}/regenerate"), &admin, None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    app.wait_generated(&first, &admin).await;
+    let (_, monitor) = app.call(Method::GET, "/api/monitor", &admin, None).await;
+    assert!(
+        monitor["failed_tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["id"] != old.as_str()),
+        "{monitor}"
+    );
+
+    // The same tender again, later (creation times are in seconds): it repeats the earlier proposal, and the
+    // earlier one repeats nothing.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let second = approved_project(&app, &admin, "较晚的方案").await;
+    let start = format!("/api/projects/{second}/generation");
+    let (status, _) = app.call(Method::POST, &start, &admin, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    app.wait_generated(&second, &admin).await;
+    let mut reports = Vec::new();
+    for project in [&second, &first] {
+        let path = format!("/api/projects/{project}/originality");
+        let (status, report) = app.call(Method::GET, &path, &admin, None).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        reports.push(report.as_array().unwrap().clone());
+    }
+    assert!(
+        reports[0]
+            .iter()
+            .any(|s| s["similarity"].as_f64().unwrap() > 0.5
+                && s["closest_source"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("较早的方案")),
+        "the later proposal repeats the earlier one: {:?}",
+        reports[0]
+    );
+    assert!(
+        reports[1]
+            .iter()
+            .all(|s| s["similarity"].as_f64().unwrap() == 0.0 && s["closest_source"].is_null()),
+        "the earlier proposal has nothing earlier: {:?}",
+        reports[1]
+    );
 }

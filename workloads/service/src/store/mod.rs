@@ -36,11 +36,10 @@ impl Store {
             create_sqlite_parent_dir(url);
         }
         let pool = AnyPoolOptions::new()
-            .max_connections(if postgres {
-                pool_size
-            } else {
-                pool_size.min(4)
-            })
+            // SQLite takes one writer at a time, and a transaction that reads and then writes fails at once with
+            // "database is locked" when another connection wrote meanwhile (the busy timeout does not apply):
+            // one connection serialises the embedded mode's few writers instead.
+            .max_connections(if postgres { pool_size } else { 1 })
             .acquire_timeout(Duration::from_secs(3))
             .after_connect(move |conn, _| {
                 Box::pin(async move {

@@ -137,6 +137,18 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Marks the project generating unless it already is; false when another start got there first.
+    pub async fn claim_generation(&self, id: &str) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "UPDATE projects SET status = 'generating', updated_at = $1 WHERE id = $2 AND status <> 'generating'",
+        )
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Sets the status generation ended with; true only for the call that changed it, so concurrent workers
     /// finishing the last sections count a completion once.
     pub async fn finish_project_generation(&self, id: &str, status: &str) -> Result<bool, DbError> {

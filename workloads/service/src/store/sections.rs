@@ -234,14 +234,8 @@ impl Store {
         user: &str,
     ) -> Result<bool, DbError> {
         let mut tx = self.pool.begin().await?;
-        let next: i64 = sqlx::query(
-            "SELECT COALESCE(MAX(version), 0) + 1 AS next FROM section_versions WHERE project_id = $1 AND section_id = $2",
-        )
-        .bind(project_id)
-        .bind(section_id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("next")?;
+        // The row update first: on PostgreSQL it locks the section, so a concurrent edit waits here and then
+        // counts this edit's version instead of taking the same number.
         let updated = sqlx::query(
             "UPDATE sections SET revision_count = revision_count + 1, status = 'done', reviewer = NULL, approved_at = NULL \
              WHERE project_id = $1 AND section_id = $2",
@@ -253,6 +247,14 @@ impl Store {
         if updated.rows_affected() != 1 {
             return Ok(false);
         }
+        let next: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(version), 0) + 1 AS next FROM section_versions WHERE project_id = $1 AND section_id = $2",
+        )
+        .bind(project_id)
+        .bind(section_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("next")?;
         sqlx::query(
             "INSERT INTO section_versions (project_id, section_id, version, content, author, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -306,15 +308,18 @@ impl Store {
     }
 
     /// Earlier section texts of the organisation's other projects (the originality report's reference set).
-    pub async fn org_section_texts_except(
+    /// Latest content of every section of the organisation's projects created before `project_id` (the
+    /// originality report compares a proposal only with earlier ones), as (project name, title, content).
+    pub async fn org_section_texts_before(
         &self,
         org_id: &str,
         project_id: &str,
     ) -> Result<Vec<(String, String, String)>, DbError> {
         let rows = sqlx::query(
             "SELECT p.name, s.title, v.content FROM section_versions v JOIN sections s ON s.project_id = v.project_id \
-             AND s.section_id = v.section_id JOIN projects p ON p.id = v.project_id WHERE p.org_id = $1 \
-             AND p.id <> $2 AND v.version = (SELECT MAX(version) FROM section_versions x WHERE x.project_id = v.project_id \
+             AND s.section_id = v.section_id JOIN projects p ON p.id = v.project_id \
+             JOIN projects this ON this.id = $2 WHERE p.org_id = $1 \
+             AND (p.created_at < this.created_at OR (p.created_at = this.created_at AND p.id < this.id)) AND v.version = (SELECT MAX(version) FROM section_versions x WHERE x.project_id = v.project_id \
              AND x.section_id = v.section_id)",
         )
         .bind(org_id)

@@ -169,6 +169,24 @@ impl Store {
         Ok(done.rows_affected())
     }
 
+    /// Failed tasks a newer run replaces (all of the project's, or one section's) leave the failed list, so the
+    /// monitor cannot retry one over the newer result; they count as cancelled.
+    pub async fn supersede_failed_tasks(
+        &self,
+        project_id: &str,
+        section_id: Option<&str>,
+    ) -> Result<u64, DbError> {
+        let done = sqlx::query(
+            "UPDATE tasks SET status = 'cancelled' WHERE project_id = $1 AND status = 'failed' \
+             AND ($2 IS NULL OR section_id = $2)",
+        )
+        .bind(project_id)
+        .bind(section_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     pub async fn project_tasks(&self, project_id: &str) -> Result<Vec<Task>, DbError> {
         let rows = sqlx::query(&format!(
             "SELECT {TASK_COLUMNS} FROM tasks WHERE project_id = $1 ORDER BY created_at"
