@@ -11,6 +11,28 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
+/// Deletes files the store names as (`upload` | `export`, stored name), e.g. [`crate::store::Store::project_stored_files`];
+/// returns how many were removed. An absent file is no error (retention may have taken it); others are logged.
+pub async fn remove_stored(
+    settings: &crate::config::Settings,
+    files: &[(String, String)],
+) -> usize {
+    let mut removed = 0;
+    for (kind, name) in files {
+        let dir = if kind == "upload" {
+            &settings.upload_path
+        } else {
+            &settings.output_path
+        };
+        match tokio::fs::remove_file(dir.join(name)).await {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(file = %name, error = %e, "stored file not removed"),
+        }
+    }
+    removed
+}
+
 /// First bytes of every encrypted file (the version digit lets a later format coexist).
 pub const MAGIC: &[u8] = b"AIBIDENC1";
 const NONCE_LEN: usize = 12;

@@ -540,18 +540,8 @@ pub async fn retention_cleanup(
     now: i64,
 ) -> anyhow::Result<usize> {
     let cutoff = now - i64::from(settings.retention_days) * 86_400;
-    let mut removed = 0;
-    for (kind, name) in store.stored_files_older_than(cutoff).await? {
-        let dir = if kind == "upload" {
-            &settings.upload_path
-        } else {
-            &settings.output_path
-        };
-        if tokio::fs::remove_file(dir.join(&name)).await.is_ok() {
-            removed += 1;
-        }
-    }
-    Ok(removed)
+    let expired = store.stored_files_older_than(cutoff).await?;
+    Ok(crate::files::remove_stored(settings, &expired).await)
 }
 
 fn hostname() -> String {

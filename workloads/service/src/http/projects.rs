@@ -146,18 +146,7 @@ pub async fn delete(
     if !state.store.delete_project(&user.org_id, &id).await? {
         return Err(ApiError::NotFound("project"));
     }
-    for (kind, name) in files {
-        let dir = if kind == "upload" {
-            &state.settings.upload_path
-        } else {
-            &state.settings.output_path
-        };
-        if let Err(e) = tokio::fs::remove_file(dir.join(&name)).await {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(file = %name, error = %e, "file of a deleted project not removed");
-            }
-        }
-    }
+    crate::files::remove_stored(&state.settings, &files).await;
     state
         .store
         .audit(

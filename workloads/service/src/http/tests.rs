@@ -185,6 +185,29 @@ impl TestApp {
         id
     }
 
+    /// A technical specialist of the admin's organisation, logged in; returns the token.
+    async fn specialist(&self) -> String {
+        let org = self
+            .state
+            .store
+            .user_by_email("admin@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .org_id;
+        self.state
+            .store
+            .create_user(
+                &org,
+                "tech@example.com",
+                "tech-password",
+                Role::TechnicalSpecialist,
+            )
+            .await
+            .unwrap();
+        self.login("tech@example.com", "tech-password").await
+    }
+
     /// A supervisor of a second organisation ("B 公司"), logged in; returns the token.
     async fn other_organisation_supervisor(&self) -> String {
         let org_b = self
@@ -339,25 +362,7 @@ async fn whole_flow(app: &TestApp) -> FinishedFlow {
         .all(|s| s["version"] == 1 && s["text"].as_str().is_some_and(|t| !t.is_empty())));
 
     // A specialist may approve up to three revisions; the fourth needs a supervisor.
-    let org = app
-        .state
-        .store
-        .user_by_email("admin@example.com")
-        .await
-        .unwrap()
-        .unwrap()
-        .org_id;
-    app.state
-        .store
-        .create_user(
-            &org,
-            "tech@example.com",
-            "tech-password",
-            Role::TechnicalSpecialist,
-        )
-        .await
-        .unwrap();
-    let tech = app.login("tech@example.com", "tech-password").await;
+    let tech = app.specialist().await;
     let section = sections[0]["section_id"].as_str().unwrap().to_string();
     // An edit answers the items tagged in it: keep the section's tags, as the editor's text does.
     let tags: String = sections[0]["draft"]["answered_ids"]
@@ -1872,25 +1877,7 @@ async fn rewritten_sections_keep_their_review_and_originality_looks_back_only() 
     )
     .await;
     let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
-    let org = app
-        .state
-        .store
-        .user_by_email("admin@example.com")
-        .await
-        .unwrap()
-        .unwrap()
-        .org_id;
-    app.state
-        .store
-        .create_user(
-            &org,
-            "tech@example.com",
-            "tech-password",
-            Role::TechnicalSpecialist,
-        )
-        .await
-        .unwrap();
-    let tech = app.login("tech@example.com", "tech-password").await;
+    let tech = app.specialist().await;
 
     let first = approved_project(&app, &admin, "较早的方案").await;
     // Parallel starts: exactly one run.
@@ -1999,4 +1986,34 @@ async fn rewritten_sections_keep_their_review_and_originality_looks_back_only() 
         "the earlier proposal has nothing earlier: {:?}",
         reports[1]
     );
+}
+
+/// The scheduler's retention job removes uploads and exports older than RETENTION_DAYS and nothing newer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_removes_only_files_past_their_days() {
+    let app = TestApp::start(
+        testing::sqlite().await,
+        Queue::Local(LocalQueue::default()),
+        &[],
+    )
+    .await;
+    let admin = app.login("admin@example.com", ADMIN_PASSWORD).await;
+    app.uploaded_project(&admin, "保留期").await;
+    assert_eq!(app.files_in("uploads"), 1);
+    let settings = &app.state.settings;
+    let now = crate::store::now();
+    let within = now + i64::from(settings.retention_days) * 86_400 - 60;
+    let removed = crate::server::retention_cleanup(settings, &app.state.store, within)
+        .await
+        .unwrap();
+    assert_eq!(
+        (removed, app.files_in("uploads")),
+        (0, 1),
+        "still within its days"
+    );
+    let past = now + i64::from(settings.retention_days) * 86_400 + 60;
+    let removed = crate::server::retention_cleanup(settings, &app.state.store, past)
+        .await
+        .unwrap();
+    assert_eq!((removed, app.files_in("uploads")), (1, 0));
 }

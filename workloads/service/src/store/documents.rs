@@ -34,6 +34,11 @@ pub struct NewDocument<'a> {
     pub ledger_json: &'a str,
 }
 
+/// (`upload` | `export`, stored name): the shape [`crate::files::remove_stored`] takes.
+fn stored_file_from_row(r: &sqlx::any::AnyRow) -> Result<(String, String), DbError> {
+    Ok((r.try_get("kind")?, r.try_get("stored_name")?))
+}
+
 impl Store {
     pub async fn insert_document(&self, doc: &NewDocument<'_>) -> Result<String, DbError> {
         let id = new_id();
@@ -122,9 +127,7 @@ impl Store {
         .bind(project_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("kind")?, r.try_get("stored_name")?)))
-            .collect()
+        rows.iter().map(stored_file_from_row).collect()
     }
 
     pub async fn stored_files_older_than(
@@ -138,9 +141,7 @@ impl Store {
         .bind(cutoff)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("kind")?, r.try_get("stored_name")?)))
-            .collect()
+        rows.iter().map(stored_file_from_row).collect()
     }
 
     pub async fn record_export(

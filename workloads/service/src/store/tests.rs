@@ -68,16 +68,11 @@ async fn isolation_and_idempotence(store: Store) {
 
     // A new run writes only what is missing: the edited S1 keeps its text, versions and revision count; S2 (still
     // pending) and the new S3 are written; S2 leaves when an outline no longer has it.
-    let to_write = store
-        .prepare_sections(
-            &project.id,
-            &[
-                ("S1".into(), "技术方案（改）".into()),
-                ("S3".into(), "培训".into()),
-            ],
-        )
-        .await
-        .unwrap();
+    let outline = [
+        ("S1".to_string(), "技术方案（改）".to_string()),
+        ("S3".to_string(), "培训".to_string()),
+    ];
+    let to_write = store.prepare_sections(&project.id, &outline).await.unwrap();
     assert_eq!(to_write, ["S3"]);
     let sections = store.sections(&project.id).await.unwrap();
     let shape: Vec<_> = sections
@@ -103,16 +98,7 @@ async fn isolation_and_idempotence(store: Store) {
         .record_generated_section(&project.id, "S3", "培训内容", (1, 1))
         .await
         .unwrap());
-    let nothing = store
-        .prepare_sections(
-            &project.id,
-            &[
-                ("S1".into(), "技术方案（改）".into()),
-                ("S3".into(), "培训".into()),
-            ],
-        )
-        .await
-        .unwrap();
+    let nothing = store.prepare_sections(&project.id, &outline).await.unwrap();
     assert!(nothing.is_empty(), "every section written: {nothing:?}");
 
     let v1 = store
