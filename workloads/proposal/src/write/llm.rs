@@ -458,8 +458,8 @@ pub(crate) fn section_prompt(request: &SectionRequest) -> String {
         }
         let _ = writeln!(
             prompt,
-            "- 〔{}〕（{}）{}",
-            item.id,
+            "- {}（{}）{}",
+            super::answer_tag(&item.id),
             tags.join("，"),
             item.text.trim()
         );

@@ -100,6 +100,11 @@ impl SectionRequest {
     }
 }
 
+/// How a text marks that it answers ledger item `id`: 〔ID〕.
+pub fn answer_tag(id: &str) -> String {
+    format!("〔{id}〕")
+}
+
 /// Finds the 〔ID〕 tags of `ids` in `text` (the convention the LLM answers in, and a person may use in an edit):
 /// returns the text without them and the ids tagged, in the order of `ids`.
 pub fn take_answer_tags<'a>(
@@ -109,7 +114,7 @@ pub fn take_answer_tags<'a>(
     let mut text = text.to_string();
     let mut tagged = Vec::new();
     for id in ids {
-        let tag = format!("〔{id}〕");
+        let tag = answer_tag(id);
         if text.contains(&tag) {
             tagged.push(id.to_string());
             text = text.replace(&tag, "");

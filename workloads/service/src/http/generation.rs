@@ -57,18 +57,7 @@ pub async fn start(
     if project.status == "generating" {
         return Err(ApiError::Conflict("generation is already running".into()));
     }
-    let outline = state
-        .store
-        .latest_outline(&id)
-        .await?
-        .ok_or(ApiError::Conflict("upload a tender first".into()))?;
-    if outline.approved_at.is_none() {
-        return Err(ApiError::Conflict(
-            "the outline must be approved before content generation starts".into(),
-        ));
-    }
-    let outline: Outline =
-        serde_json::from_value(outline.outline).map_err(|e| ApiError::Internal(e.into()))?;
+    let outline = approved_outline(&state, &id).await?;
     let sections: Vec<(String, String)> = outline
         .sections
         .iter()
@@ -113,6 +102,22 @@ pub async fn start(
             tasks: task_ids.len(),
         }),
     ))
+}
+
+/// The project's latest outline if it is approved: sections are written only from one (a run, a retry); 409
+/// otherwise.
+pub(super) async fn approved_outline(state: &AppState, id: &str) -> ApiResult<Outline> {
+    let outline = state
+        .store
+        .latest_outline(id)
+        .await?
+        .ok_or(ApiError::Conflict("upload a tender first".into()))?;
+    if outline.approved_at.is_none() {
+        return Err(ApiError::Conflict(
+            "the outline must be approved before content generation starts".into(),
+        ));
+    }
+    serde_json::from_value(outline.outline).map_err(|e| ApiError::Internal(e.into()))
 }
 
 /// The tasks of a new run. Sections already written (edited, approved) keep their content, versions and revision

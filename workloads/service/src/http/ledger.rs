@@ -109,13 +109,8 @@ pub async fn put_outline(
     idle_project(&state, &user, &id).await?;
     let outline: Outline =
         serde_json::from_value(body).map_err(|e| ApiError::BadRequest(format!("outline: {e}")))?;
-    let ledger_ids: std::collections::HashSet<String> = state
-        .store
-        .ledger(&id)
-        .await?
-        .into_iter()
-        .map(|item| item.id)
-        .collect();
+    let ledger_ids: std::collections::HashSet<String> =
+        state.store.ledger_ids(&id).await?.into_iter().collect();
     check_outline(&outline, &ledger_ids)
         .map_err(|e| ApiError::BadRequest(format!("outline: {e}")))?;
     let json = serde_json::to_string(&outline).map_err(|e| ApiError::Internal(e.into()))?;

@@ -136,16 +136,7 @@ pub async fn retry(
         }
     }
     // The same rule as starting generation: a section is written only from an approved outline.
-    let approved = state
-        .store
-        .latest_outline(&task.project_id)
-        .await?
-        .is_some_and(|outline| outline.approved_at.is_some());
-    if !approved {
-        return Err(ApiError::Conflict(
-            "the project's latest outline is not approved; approve it before retrying".into(),
-        ));
-    }
+    super::generation::approved_outline(&state, &task.project_id).await?;
     state.store.retry_task(&id).await?;
     if let Some(section) = &task.section_id {
         state

@@ -45,7 +45,7 @@ fn view(s: crate::store::sections::Section) -> SectionView {
             let tags: String = d
                 .answered_ids
                 .iter()
-                .map(|id| format!("〔{id}〕"))
+                .map(|id| aibid_proposal::write::answer_tag(id))
                 .collect();
             if tags.is_empty() {
                 d.text()
@@ -150,9 +150,9 @@ pub async fn edit(
     still_latest(&current, body.version)?;
     // The edited text says what the section answers: the ledger items tagged 〔ID〕 in it (the LLM's convention;
     // `editable_text` carries the current ones). The tags leave the text; deviations of untagged items go.
-    let ledger = state.store.ledger(&id).await?;
+    let ledger_ids = state.store.ledger_ids(&id).await?;
     let (text, answered_ids) =
-        aibid_proposal::write::take_answer_tags(&body.text, ledger.iter().map(|i| i.id.as_str()));
+        aibid_proposal::write::take_answer_tags(&body.text, ledger_ids.iter().map(String::as_str));
     let previous = current.draft.unwrap_or_default();
     let deviations = previous
         .deviations

@@ -1649,8 +1649,16 @@ async fn a_running_generation_locks_its_inputs_and_a_deleted_project_leaves_no_f
         .await;
     assert_eq!(status, StatusCode::OK, "the outline as planned: {body}");
 
-    // The latest outline is now an unapproved edit: a failed task may not be retried from it.
+    // The latest outline is now an unapproved edit: a failed task of a failed section may not be retried from it.
     let store = &app.state.store;
+    store
+        .prepare_sections(&id, &[("sec-1".into(), "1 投标函".into())])
+        .await
+        .unwrap();
+    store
+        .set_section_status(&id, "sec-1", "failed", Some("LLM timeout"))
+        .await
+        .unwrap();
     let task = store
         .create_task(&id, "section", Some("sec-1"))
         .await
@@ -1669,6 +1677,10 @@ async fn a_running_generation_locks_its_inputs_and_a_deleted_project_leaves_no_f
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("approved"),
+        "refused for the outline, not the section: {body}"
+    );
     assert_eq!(store.task(&task).await.unwrap().unwrap().status, "failed");
 
     let (status, body) = app

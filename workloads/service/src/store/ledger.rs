@@ -116,6 +116,16 @@ impl Store {
         rows.iter().map(ledger_item_from_row).collect()
     }
 
+    /// The ids of a project's ledger items (what an outline or an edit may refer to).
+    pub async fn ledger_ids(&self, project_id: &str) -> Result<Vec<String>, DbError> {
+        let rows =
+            sqlx::query("SELECT item_id FROM ledger_items WHERE project_id = $1 ORDER BY position")
+                .bind(project_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| r.try_get("item_id")).collect()
+    }
+
     /// One item of a project's ledger (the source view needs one, not all of them).
     pub async fn ledger_item(
         &self,
