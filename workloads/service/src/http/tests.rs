@@ -395,6 +395,19 @@ async fn whole_flow(app: &TestApp) -> FinishedFlow {
         StatusCode::CONFLICT,
         "an edit of an old version: {stale}"
     );
+    let (status, stale) = app
+        .call(
+            Method::POST,
+            &format!("/api/projects/{id}/sections/{section}/approve"),
+            &admin,
+            Some(json!({"version": 2})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "an approval of an old version: {stale}"
+    );
     let (status, refused) = app
         .call(
             Method::POST,
